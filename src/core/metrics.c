@@ -1,0 +1,75 @@
+/* metrics.c -- Prometheus text rendering of c360_metrics (see metrics.h). */
+#include "core/metrics.h"
+#include "store/store.h"
+
+#include <stdio.h>
+
+static const double bounds_s[C360_LAT_BUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                                  0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
+#define C360__S(n) #n,
+static const char *route_names[] = {C360_ROUTES(C360__S)};
+#undef C360__S
+
+void c360_metrics_reject(c360_metrics *m, int code, uint64_t n)
+{
+    int i = -code;
+    if (i > 0 && i < C360__NERR) c360_count(&m->events_rejected[i], n);
+}
+
+void c360_hist_observe(c360_hist *h, int64_t us)
+{
+    int b = 0;
+    while (b < C360_LAT_BUCKETS && (double)us > bounds_s[b] * 1e6) b++;
+    c360_count(&h->bucket[b], 1);
+    c360_count(&h->count, 1);
+    c360_count(&h->sum_us, (uint64_t)(us > 0 ? us : 0));
+}
+
+static void hist(strbuf *o, const char *name, const char *labels, c360_hist *h)
+{
+    uint64_t cum = 0;
+    for (int b = 0; b <= C360_LAT_BUCKETS; b++) {
+        cum += atomic_load(&h->bucket[b]);
+        if (b < C360_LAT_BUCKETS) sb_addf(o, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, *labels ? "," : "", bounds_s[b], (unsigned long long)cum);
+        else sb_addf(o, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, *labels ? "," : "", (unsigned long long)cum);
+    }
+    sb_addf(o, "%s_sum{%s} %.6f\n%s_count{%s} %llu\n", name, labels, atomic_load(&h->sum_us) / 1e6, name, labels,
+            (unsigned long long)atomic_load(&h->count));
+}
+
+void c360_metrics_render(c360_metrics *m, c360_store *s, strbuf *o)
+{
+    sb_addf(o, "# HELP c360_events_accepted_total Events stored.\n# TYPE c360_events_accepted_total counter\n"
+               "c360_events_accepted_total %llu\n", (unsigned long long)atomic_load(&m->events_accepted));
+    sb_addf(o, "# HELP c360_events_duplicate_total Events dropped as duplicate messageIds.\n# TYPE c360_events_duplicate_total counter\n"
+               "c360_events_duplicate_total %llu\n", (unsigned long long)atomic_load(&m->events_duplicate));
+    sb_adds(o, "# HELP c360_events_rejected_total Events refused, by reason.\n# TYPE c360_events_rejected_total counter\n");
+    for (int i = 1; i < C360__NERR; i++) {
+        uint64_t v = atomic_load(&m->events_rejected[i]);
+        if (v || c360_err_http(-i) == 400) sb_addf(o, "c360_events_rejected_total{reason=\"%s\"} %llu\n", c360_err_name(-i), (unsigned long long)v);
+    }
+    sb_addf(o, "# TYPE c360_profiles_created_total counter\nc360_profiles_created_total %llu\n", (unsigned long long)atomic_load(&m->profiles_created));
+    sb_addf(o, "# TYPE c360_merges_total counter\nc360_merges_total %llu\n", (unsigned long long)atomic_load(&m->merges));
+    sb_addf(o, "# HELP c360_identifiers_dropped_total Identifiers not linked because of over-merge limits.\n"
+               "# TYPE c360_identifiers_dropped_total counter\nc360_identifiers_dropped_total %llu\n",
+            (unsigned long long)atomic_load(&m->identifiers_dropped));
+    sb_addf(o, "# TYPE c360_commits_total counter\nc360_commits_total %llu\n", (unsigned long long)atomic_load(&m->commits));
+    sb_addf(o, "# TYPE c360_ingest_queue_events gauge\nc360_ingest_queue_events %lld\n", (long long)atomic_load(&m->queue_events));
+    sb_adds(o, "# TYPE c360_http_requests_total counter\n");
+    for (int r = 0; r < C360_ROUTE__N; r++)
+        sb_addf(o, "c360_http_requests_total{route=\"%s\"} %llu\n", route_names[r], (unsigned long long)atomic_load(&m->http_requests[r]));
+    sb_adds(o, "# HELP c360_http_request_duration_seconds Time from request to response.\n"
+               "# TYPE c360_http_request_duration_seconds histogram\n");
+    for (int r = 0; r < C360_ROUTE__N; r++) {
+        char l[48];
+        snprintf(l, sizeof l, "route=\"%s\"", route_names[r]);
+        hist(o, "c360_http_request_duration_seconds", l, &m->latency[r]);
+    }
+    sb_adds(o, "# HELP c360_commit_duration_seconds Group commit (write + fsync) time.\n# TYPE c360_commit_duration_seconds histogram\n");
+    hist(o, "c360_commit_duration_seconds", "", &m->commit_latency);
+    if (s) {
+        sb_addf(o, "# HELP c360_store_size_bytes Bytes in SST files and memtables.\n# TYPE c360_store_size_bytes gauge\n"
+                   "c360_store_size_bytes %lld\n", (long long)c360_store_size_bytes(s));
+        sb_addf(o, "# TYPE c360_store_keys_estimate gauge\nc360_store_keys_estimate %lld\n", (long long)c360_store_estimate_keys(s));
+    }
+}

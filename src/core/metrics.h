@@ -1,0 +1,44 @@
+/* metrics.h -- process counters and histograms, exported at /metrics in Prometheus text format.
+ * Lock-free: every field is a relaxed atomic, written by any thread. One instance per server,
+ * passed explicitly (no global). */
+#ifndef C360_METRICS_H
+#define C360_METRICS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include "core/errors.h"
+#include "util/strbuf.h"
+
+#define C360_LAT_BUCKETS 14
+#define C360_ROUTES(X) X(ingest) X(profile) X(events) X(identities) X(merges) X(health) X(metrics) X(other)
+#define C360__R(n) C360_ROUTE_##n,
+enum { C360_ROUTES(C360__R) C360_ROUTE__N };
+#undef C360__R
+
+typedef struct c360_hist {
+    _Atomic uint64_t bucket[C360_LAT_BUCKETS + 1];  /* last = +Inf */
+    _Atomic uint64_t count;
+    _Atomic uint64_t sum_us;
+} c360_hist;
+
+typedef struct c360_metrics {
+    _Atomic uint64_t events_accepted;
+    _Atomic uint64_t events_duplicate;
+    _Atomic uint64_t events_rejected[C360__NERR];  /* by error code index */
+    _Atomic uint64_t profiles_created;
+    _Atomic uint64_t merges;
+    _Atomic uint64_t identifiers_dropped;
+    _Atomic uint64_t commits;
+    _Atomic int64_t queue_events;                  /* accepted, waiting for the writer */
+    _Atomic uint64_t http_requests[C360_ROUTE__N];
+    c360_hist latency[C360_ROUTE__N];
+    c360_hist commit_latency;
+} c360_metrics;
+
+static inline void c360_count(_Atomic uint64_t *c, uint64_t n) { atomic_fetch_add_explicit(c, n, memory_order_relaxed); }
+void c360_metrics_reject(c360_metrics *m, int code, uint64_t n);
+void c360_hist_observe(c360_hist *h, int64_t micros);
+struct c360_store;
+void c360_metrics_render(c360_metrics *m, struct c360_store *s, strbuf *out);
+
+#endif

@@ -1,0 +1,225 @@
+/* engine.c -- writer thread, group commit and the per-event apply pipeline:
+ * dedup -> identity resolution -> timeline -> profile update. See engine.h. */
+#include "engine/engine.h"
+#include "identity/resolve.h"
+#include "profile/profile.h"
+#include "profile/timeline.h"
+#include "store/keys.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GROUP_MAX_EVENTS 50000
+
+struct c360_engine {
+    c360_store *store;
+    const c360_config *cfg;
+    c360_metrics *m;
+    c360_resolver res;
+    c360_txn *txn;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    c360_job *head, *tail;
+    int64_t queued;
+    int stopping, started;
+    pthread_t th;
+};
+
+int c360_engine_open(c360_engine **out, c360_store *s, const c360_config *c, const c360_id_rules *rules,
+                     c360_metrics *m, char *err, size_t errlen)
+{
+    c360_engine *e = xcalloc(1, sizeof *e);
+    e->store = s;
+    e->cfg = c;
+    e->m = m;
+    if (c360_resolver_init(&e->res, s, rules)) {
+        snprintf(err, errlen, "cannot read the store's profile sequence");
+        free(e);
+        return -1;
+    }
+    e->txn = c360_txn_new(s);
+    pthread_mutex_init(&e->mu, NULL);
+    pthread_cond_init(&e->cv, NULL);
+    *out = e;
+    return 0;
+}
+
+void c360_engine_free(c360_engine *e)
+{
+    if (!e) return;
+    c360_txn_free(e->txn);
+    pthread_mutex_destroy(&e->mu);
+    pthread_cond_destroy(&e->cv);
+    free(e);
+}
+
+/* 1 if ev is a duplicate within the dedup window */
+static int dedup_seen(c360_engine *e, const c360_event *ev, int64_t now, strbuf *tmp)
+{
+    c360_key k;
+    c360_key_dedup(&k, ev->msg_hash);
+    int f = c360_txn_get(e->txn, k.b, k.n, tmp);
+    if (f != 1 || tmp->len < 8) return 0;
+    int64_t at = (int64_t)c360_get_u64be((unsigned char *)tmp->buf);
+    return now - at <= e->cfg->dedup_window_ms;
+}
+
+static void dedup_mark(c360_engine *e, const c360_event *ev, int64_t now, uint64_t pid)
+{
+    c360_key k;
+    unsigned char v[16];
+    c360_key_dedup(&k, ev->msg_hash);
+    c360_put_u64be(v, (uint64_t)now);
+    c360_put_u64be(v + 8, pid);
+    c360_txn_put(e->txn, k.b, k.n, v, 16);
+}
+
+static int apply_one(c360_engine *e, c360_event *ev, int64_t now, int *dup, strbuf *tmp)
+{
+    *dup = 0;
+    if (dedup_seen(e, ev, now, tmp)) {
+        *dup = 1;
+        return 0;
+    }
+    c360_profile p;
+    int rc = c360_resolve(&e->res, e->txn, ev, now, &p);
+    if (rc) return rc;
+    c360_timeline_put(e->txn, p.pid, ev);
+    c360_profile_seen(&p, ev->ts);
+    c360_profile_count(&p, c360_ev_type_name(ev->type), ev->type == C360_EV_TRACK ? ev->name : NULL);
+    for (int i = 0; i < ev->ntraits; i++)
+        c360_profile_set_trait(&p, ev->traits[i].key, strlen(ev->traits[i].key), ev->traits[i].json,
+                               strlen(ev->traits[i].json), ev->ts);
+    c360_put_profile(e->txn, &p);
+    dedup_mark(e, ev, now, p.pid);
+    c360_profile_release(&p);
+    return 0;
+}
+
+int c360_engine_apply(c360_engine *e, c360_event *evs, int n, int *accepted, int *dups)
+{
+    int64_t now = c360_now_ms();
+    strbuf tmp = STRBUF_INIT;
+    int rc = 0, acc = 0, dd = 0;
+    uint64_t c0 = e->res.created, m0 = e->res.merged, d0 = e->res.dropped;
+    c360_txn_savepoint(e->txn);
+    for (int i = 0; i < n && !rc; i++) {
+        int dup;
+        rc = apply_one(e, &evs[i], now, &dup, &tmp);
+        if (dup) dd++;
+        else acc++;
+    }
+    sb_release(&tmp);
+    if (rc) {
+        c360_txn_rollback(e->txn);
+        e->res.created = c0;
+        e->res.merged = m0;
+        e->res.dropped = d0;
+        return rc;
+    }
+    if (accepted) *accepted = acc;
+    if (dups) *dups = dd;
+    c360_count(&e->m->profiles_created, e->res.created - c0);
+    c360_count(&e->m->merges, e->res.merged - m0);
+    c360_count(&e->m->identifiers_dropped, e->res.dropped - d0);
+    return 0;
+}
+
+int c360_engine_commit(c360_engine *e, int sync, char *err, size_t errlen)
+{
+    int64_t t0 = c360_monotonic_ns();
+    int rc = c360_txn_commit(e->txn, sync, err, errlen);
+    c360_hist_observe(&e->m->commit_latency, (c360_monotonic_ns() - t0) / 1000);
+    c360_count(&e->m->commits, 1);
+    return rc;
+}
+
+size_t c360_engine_pending_bytes(c360_engine *e) { return c360_txn_bytes(e->txn); }
+
+static void *writer_main(void *arg)
+{
+    c360_engine *e = arg;
+    for (;;) {
+        pthread_mutex_lock(&e->mu);
+        while (!e->head && !e->stopping) pthread_cond_wait(&e->cv, &e->mu);
+        if (!e->head && e->stopping) {
+            pthread_mutex_unlock(&e->mu);
+            break;
+        }
+        /* take a group of jobs */
+        c360_job *group = e->head, *last = e->head;
+        int64_t nev = last->n;
+        while (last->next && nev + last->next->n <= GROUP_MAX_EVENTS) {
+            last = last->next;
+            nev += last->n;
+        }
+        e->head = last->next;
+        if (!e->head) e->tail = NULL;
+        last->next = NULL;
+        e->queued -= nev;
+        pthread_mutex_unlock(&e->mu);
+        atomic_fetch_sub(&e->m->queue_events, nev);
+
+        for (c360_job *j = group; j; j = j->next) {
+            j->status = c360_engine_apply(e, j->evs, j->n, &j->accepted, &j->duplicates);
+            if (j->status) LOG_WARN("job failed", "\"events\":%d,\"code\":\"%s\"", j->n, c360_err_name(j->status));
+        }
+        char err[256];
+        if (c360_engine_commit(e, (int)e->cfg->sync, err, sizeof err)) {
+            LOG_ERROR("commit failed", "\"error\":\"%s\"", err);
+            for (c360_job *j = group; j; j = j->next)
+                if (!j->status) j->status = C360_EUNAVAIL;
+        }
+        for (c360_job *j = group, *nx; j; j = nx) {
+            nx = j->next;
+            if (!j->status) {
+                c360_count(&e->m->events_accepted, (uint64_t)j->accepted);
+                c360_count(&e->m->events_duplicate, (uint64_t)j->duplicates);
+            }
+            j->done(j);
+        }
+    }
+    return NULL;
+}
+
+int c360_engine_start(c360_engine *e)
+{
+    if (pthread_create(&e->th, NULL, writer_main, e) != 0) return -1;
+    e->started = 1;
+    return 0;
+}
+
+int c360_engine_submit(c360_engine *e, c360_job *job)
+{
+    job->next = NULL;
+    pthread_mutex_lock(&e->mu);
+    if (e->stopping) {
+        pthread_mutex_unlock(&e->mu);
+        return C360_EUNAVAIL;
+    }
+    if (e->queued > 0 && e->queued + job->n > e->cfg->queue_max_events) {
+        pthread_mutex_unlock(&e->mu);
+        return C360_EBUSY;
+    }
+    if (e->tail) e->tail->next = job;
+    else e->head = job;
+    e->tail = job;
+    e->queued += job->n;
+    pthread_cond_signal(&e->cv);
+    pthread_mutex_unlock(&e->mu);
+    atomic_fetch_add(&e->m->queue_events, job->n);
+    return 0;
+}
+
+void c360_engine_stop(c360_engine *e)
+{
+    pthread_mutex_lock(&e->mu);
+    e->stopping = 1;
+    pthread_cond_broadcast(&e->cv);
+    pthread_mutex_unlock(&e->mu);
+    if (e->started) pthread_join(e->th, NULL);
+    e->started = 0;
+}

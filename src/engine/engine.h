@@ -1,0 +1,45 @@
+/* engine.h -- the single writer: applies events to the store, in order, with group commit.
+ *
+ * Threads: sources (HTTP loops, the loader) submit jobs from any thread; one writer thread owns
+ * every state change. It takes all queued jobs at once, applies their events into one
+ * transaction (each job inside a savepoint, so a failing job leaves no trace), commits once with
+ * an fsync of the WAL, and only then calls each job's `done` callback. So an acknowledgement
+ * always means durable, and one fsync is shared by every request that arrived meanwhile.
+ * Back-pressure: submit refuses (C360_EBUSY) when queue_max_events are already waiting.
+ * Single ownership of writes also makes identity resolution race-free without locks. */
+#ifndef C360_ENGINE_H
+#define C360_ENGINE_H
+
+#include <stdint.h>
+#include "core/config.h"
+#include "core/metrics.h"
+#include "identity/normalize.h"
+#include "sources/event.h"
+#include "store/store.h"
+
+typedef struct c360_engine c360_engine;
+typedef struct c360_job c360_job;
+
+struct c360_job {
+    c360_event *evs;             /* owned by the submitter; not freed by the engine */
+    int n;
+    int status;                  /* out: 0 or a C360_E* code */
+    int accepted, duplicates;    /* out */
+    void (*done)(c360_job *job); /* called on the writer thread after commit; must not block */
+    void *udata;
+    c360_job *next;              /* private */
+};
+
+int c360_engine_open(c360_engine **out, c360_store *s, const c360_config *c, const c360_id_rules *rules,
+                     c360_metrics *m, char *err, size_t errlen);
+int c360_engine_start(c360_engine *e);       /* starts the writer thread */
+int c360_engine_submit(c360_engine *e, c360_job *job);
+void c360_engine_stop(c360_engine *e);       /* finishes queued jobs, joins the writer */
+void c360_engine_free(c360_engine *e);
+
+/* Synchronous use without the thread (c360 load): apply into the open transaction, then commit. */
+int c360_engine_apply(c360_engine *e, c360_event *evs, int n, int *accepted, int *dups);
+int c360_engine_commit(c360_engine *e, int sync, char *err, size_t errlen);
+size_t c360_engine_pending_bytes(c360_engine *e);
+
+#endif

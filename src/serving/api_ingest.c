@@ -1,0 +1,124 @@
+/* api_ingest.c -- POST /v1/{identify,track,page,screen,group,alias,batch}: the Segment tracking
+ * API. Validates on the event loop, hands events to the engine, and answers when the engine has
+ * committed them (see http.h). A client that disconnects meanwhile does not stop the write. */
+#include "serving/http_int.h"
+#include "core/errors.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct ingest_req ingest_req;
+
+typedef struct {
+    ingest_req *ir;                /* NULL once the reply was sent */
+} req_guard;
+
+struct ingest_req {
+    h2o_multithread_message_t msg; /* writer -> loop */
+    c360_job job;
+    c360_call call;                /* call.req is NULL if the client went away */
+    req_guard *guard;
+};
+
+static void on_req_dispose(void *p)
+{
+    req_guard *g = p;
+    if (g->ir) g->ir->call.req = NULL;
+}
+
+static void on_job_done(c360_job *job)
+{
+    ingest_req *ir = job->udata;
+    h2o_multithread_send_message(&ir->call.t->done_rx, &ir->msg);
+}
+
+void c360_api_ingest_done(h2o_multithread_receiver_t *rx, h2o_linklist_t *messages)
+{
+    while (!h2o_linklist_is_empty(messages)) {
+        h2o_multithread_message_t *m = H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
+        h2o_linklist_unlink(&m->link);
+        ingest_req *ir = (ingest_req *)m;
+        ir->call.t->inflight--;
+        if (ir->call.req) {
+            ir->guard->ir = NULL;
+            if (ir->job.status == 0) {
+                static const char ok[] = "{\"success\":true}";
+                c360_respond(&ir->call, 200, "application/json", ok, sizeof ok - 1);
+            } else {
+                c360_respond_error(&ir->call, ir->job.status, "events could not be stored now; nothing was stored, retry later");
+            }
+        }
+        c360_events_free(ir->job.evs, ir->job.n);
+        free(ir);
+    }
+}
+
+int c360_api_ingest(c360_call *c)
+{
+    h2o_req_t *req = c->req;
+    c360_server *srv = c->srv;
+    if (atomic_load(&srv->draining)) {
+        c360_respond_error(c, C360_EUNAVAIL, "server is shutting down");
+        return 0;
+    }
+    char err[512];
+    int64_t now = c360_now_ms();
+    c360_event *evs = NULL;
+    int n = 0, rc;
+    if (c->arg < 0) {
+        strbuf errors = STRBUF_INIT;
+        rc = c360_segment_parse_batch(&srv->seg, req->entity.base, req->entity.len, now, &evs, &n, &errors, err, sizeof err);
+        if (rc == C360_EBATCH) {
+            strbuf b = STRBUF_INIT;
+            sb_addf(&b, "{\"error\":\"invalid_batch\",\"message\":");
+            c360_json_put_cstr(&b, err);
+            sb_adds(&b, ",\"errors\":");
+            sb_add(&b, errors.buf, errors.len);
+            sb_addc(&b, '}');
+            c360_metrics_reject(srv->d.metrics, rc, 1);
+            c360_respond_json(c, 400, &b);
+            sb_release(&b);
+            sb_release(&errors);
+            return 0;
+        }
+        sb_release(&errors);
+    } else {
+        evs = xcalloc(1, sizeof *evs);
+        rc = c360_segment_parse_one(&srv->seg, c->arg, req->entity.base, req->entity.len, now, evs, err, sizeof err);
+        if (rc) {
+            free(evs);
+            evs = NULL;
+        } else {
+            n = 1;
+        }
+    }
+    if (rc) {
+        c360_respond_error(c, rc, "%s", err);
+        return 0;
+    }
+    if (n == 0) {
+        c360_events_free(evs, 0);
+        static const char ok[] = "{\"success\":true}";
+        c360_respond(c, 200, "application/json", ok, sizeof ok - 1);
+        return 0;
+    }
+    ingest_req *ir = xcalloc(1, sizeof *ir);
+    ir->call = *c;
+    ir->job.evs = evs;
+    ir->job.n = n;
+    ir->job.done = on_job_done;
+    ir->job.udata = ir;
+    rc = c360_engine_submit(srv->d.engine, &ir->job);
+    if (rc) {
+        c360_events_free(evs, n);
+        free(ir);
+        c360_respond_error(c, rc, rc == C360_EBUSY ? "ingest queue is full; retry later" : "server is shutting down");
+        return 0;
+    }
+    ir->guard = h2o_mem_alloc_shared(&req->pool, sizeof *ir->guard, on_req_dispose);
+    ir->guard->ir = ir;
+    c->t->inflight++;
+    return 0;
+}

@@ -1,0 +1,31 @@
+/* api_ops.c -- operational endpoints: /healthz (process alive), /readyz (accepting traffic),
+ * /metrics (Prometheus text). */
+#include "serving/http_int.h"
+
+int c360_api_health(c360_call *c)
+{
+    static const char ok[] = "{\"status\":\"ok\"}";
+    c360_respond(c, 200, "application/json", ok, sizeof ok - 1);
+    return 0;
+}
+
+int c360_api_ready(c360_call *c)
+{
+    if (atomic_load(&c->srv->draining)) {
+        static const char no[] = "{\"status\":\"draining\"}";
+        c360_respond(c, 503, "application/json", no, sizeof no - 1);
+    } else {
+        static const char ok[] = "{\"status\":\"ready\"}";
+        c360_respond(c, 200, "application/json", ok, sizeof ok - 1);
+    }
+    return 0;
+}
+
+int c360_api_metrics(c360_call *c)
+{
+    strbuf b = STRBUF_INIT;
+    c360_metrics_render(c->srv->d.metrics, c->srv->d.store, &b);
+    c360_respond(c, 200, "text/plain; version=0.0.4", b.buf, b.len);
+    sb_release(&b);
+    return 0;
+}

@@ -1,0 +1,148 @@
+/* api_profile.c -- GET /v1/profiles/{type}:{value}[/events|/identities|/merges].
+ * Answered on the event loop straight from the store (committed state): identifier -> keyed
+ * hash -> identity index -> profile record. `id:c-...` looks a profile up by its canonical id
+ * (following merge redirects). */
+#include "serving/http_int.h"
+#include "core/errors.h"
+#include "identity/resolve.h"
+#include "profile/timeline.h"
+#include "serving/url.h"
+#include "store/keys.h"
+#include "util/clock.h"
+#include "util/json.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int find_pid(c360_call *c, const char *ident, size_t n, uint64_t *pid)
+{
+    const char *colon = memchr(ident, ':', n);
+    if (!colon || colon == ident || colon == ident + n - 1) {
+        c360_respond_error(c, C360_EIDENT, "identifier must be TYPE:VALUE, e.g. email:ann@example.com");
+        return -1;
+    }
+    char type[C360_MAX_ID_TYPE + 1];
+    if (c360_norm_type(ident, (size_t)(colon - ident), type)) {
+        c360_respond_error(c, C360_EIDENT, "identifier type must be letters, digits and _ (at most 40)");
+        return -1;
+    }
+    const char *val = colon + 1;
+    size_t vl = n - (size_t)(colon + 1 - ident);
+    int f;
+    if (!strcmp(type, "id")) {
+        f = c360_profile_id_parse(val, vl, pid) == 0;
+        if (f) *pid = c360_resolve_redirect(c->srv->d.store, *pid);
+    } else {
+        char *v = xstrndup(val, vl);
+        f = c360_lookup_ident(c->srv->d.store, c->srv->d.rules, type, v, pid);
+        free(v);
+    }
+    if (f < 0) {
+        c360_respond_error(c, C360_ESTORE, "store read failed");
+        return -1;
+    }
+    if (f == 0) {
+        c360_respond_error(c, C360_ENOPROFILE, "no customer has the identifier %s", type);
+        return -1;
+    }
+    return 0;
+}
+
+static void merges_json(c360_store *s, uint64_t pid, strbuf *out)
+{
+    c360_key lo, hi;
+    c360_key_range(&lo, &hi, pid, C360_SUB_MERGE);
+    c360_iter *it = c360_iter_new(s, NULL, lo.b, lo.n, hi.b, hi.n);
+    strbuf merges = STRBUF_INIT, dropped = STRBUF_INIT;
+    for (c360_iter_first(it); c360_iter_valid(it); c360_iter_next(it)) {
+        size_t vl;
+        const char *v = c360_iter_value(it, &vl);
+        strbuf *dst = (vl > 17 && !memcmp(v, "{\"kind\":\"dropped\"", 17)) ? &dropped : &merges;
+        if (dst->len) sb_addc(dst, ',');
+        sb_add(dst, v, vl);
+    }
+    c360_iter_free(it);
+    char id[20];
+    c360_profile_id_str(pid, id);
+    sb_addf(out, "{\"id\":\"%s\",\"merges\":[%s],\"dropped\":[%s]}", id, merges.buf, dropped.buf);
+    sb_release(&merges);
+    sb_release(&dropped);
+}
+
+int c360_api_profile(c360_call *c)
+{
+    const char *sub = c->sub;
+    size_t n = c->sublen;
+    const char *slash = memchr(sub, '/', n);
+    size_t idl = slash ? (size_t)(slash - sub) : n;
+    const char *what = slash ? slash + 1 : "";
+    size_t wl = slash ? n - idl - 1 : 0;
+    strbuf ident = STRBUF_INIT, out = STRBUF_INIT;
+    if (c360_url_decode(sub, idl, 0, &ident)) {
+        c360_respond_error(c, C360_EIDENT, "bad percent-encoding in the identifier");
+        goto done;
+    }
+    uint64_t pid;
+    if (find_pid(c, ident.buf, ident.len, &pid)) goto done;
+    c360_store *s = c->srv->d.store;
+    if (wl == 0) {
+        c360_profile p;
+        int f = c360_load_profile(s, NULL, pid, &p);
+        if (f != 1) {
+            c360_respond_error(c, f == 0 ? C360_ENOPROFILE : C360_ESTORE, f == 0 ? "profile was erased or merged" : "store read failed");
+            goto done;
+        }
+        c360_profile_to_json(&p, &out);
+        c360_profile_release(&p);
+    } else if (wl == 10 && !memcmp(what, "identities", 10)) {
+        c360_profile p;
+        int f = c360_load_profile(s, NULL, pid, &p);
+        if (f != 1) {
+            c360_respond_error(c, f == 0 ? C360_ENOPROFILE : C360_ESTORE, "profile not found");
+            goto done;
+        }
+        char id[20];
+        c360_profile_id_str(p.pid, id);
+        sb_addf(&out, "{\"id\":\"%s\",\"identities\":[", id);
+        for (int i = 0; i < p.nids; i++) {
+            char ts[32];
+            c360_time_format(p.ids[i].first_ts, ts);
+            sb_adds(&out, i ? ",{\"type\":" : "{\"type\":");
+            c360_json_put_cstr(&out, p.ids[i].type);
+            sb_adds(&out, ",\"value\":");
+            c360_json_put_cstr(&out, p.ids[i].value);
+            sb_addf(&out, ",\"first_seen\":\"%s\"}", ts);
+        }
+        sb_adds(&out, "]}");
+        c360_profile_release(&p);
+    } else if (wl == 6 && !memcmp(what, "events", 6)) {
+        strbuf lim = STRBUF_INIT, before = STRBUF_INIT;
+        int limit = 50;
+        int fl = c->query ? c360_query_param(c->query, c->querylen, "limit", &lim) : 0;
+        int fb = c->query ? c360_query_param(c->query, c->querylen, "before", &before) : 0;
+        if (fl == 1) {
+            char *end;
+            long v = strtol(lim.buf, &end, 10);
+            if (!lim.len || *end || v < 1 || v > 1000) fl = -1;
+            else limit = (int)v;
+        }
+        if (fl < 0 || fb < 0) {
+            c360_respond_error(c, C360_EPARAM, fl < 0 ? "limit must be an integer from 1 to 1000" : "bad percent-encoding in before");
+        } else if (c360_timeline_page(s, pid, limit, fb == 1 ? before.buf : NULL, &out)) {
+            c360_respond_error(c, C360_EPARAM, "before must be a cursor from 'next' or an ISO-8601 time");
+        }
+        sb_release(&lim);
+        sb_release(&before);
+        if (!out.len) goto done;
+    } else if (wl == 6 && !memcmp(what, "merges", 6)) {
+        merges_json(s, pid, &out);
+    } else {
+        c360_respond_error(c, C360_ENOTFOUND, "no such profile view: %.*s", (int)(wl > 100 ? 100 : wl), what);
+        goto done;
+    }
+    c360_respond_json(c, 200, &out);
+done:
+    sb_release(&ident);
+    sb_release(&out);
+    return 0;
+}

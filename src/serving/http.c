@@ -1,0 +1,324 @@
+/* http.c -- server core: event-loop threads, the route table, authentication, responses.
+ * See http.h for the threading model. */
+#include "serving/http_int.h"
+#include "core/errors.h"
+#include "util/clock.h"
+#include "util/json.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* ---- routes, as data ---- */
+
+typedef struct {
+    const char *method;
+    const char *path;
+    int prefix;                        /* path is a prefix; the rest goes to c->sub */
+    int roles;                         /* roles allowed; 0 = no auth */
+    int (*fn)(c360_call *c);
+    int route;                         /* metrics label */
+    int arg;
+} route_def;
+
+#define INGEST(p, t) {"POST", p, 0, C360_ROLE_INGEST | C360_ROLE_ADMIN, c360_api_ingest, C360_ROUTE_ingest, t}
+static const route_def routes[] = {
+    INGEST("/v1/identify", C360_EV_IDENTIFY),
+    INGEST("/v1/track", C360_EV_TRACK),
+    INGEST("/v1/page", C360_EV_PAGE),
+    INGEST("/v1/screen", C360_EV_SCREEN),
+    INGEST("/v1/group", C360_EV_GROUP),
+    INGEST("/v1/alias", C360_EV_ALIAS),
+    INGEST("/v1/batch", -1),
+    INGEST("/v1/import", -1),
+    {"GET", "/v1/profiles/", 1, C360_ROLES_READ, c360_api_profile, C360_ROUTE_profile, 0},
+    {"GET", "/healthz", 0, 0, c360_api_health, C360_ROUTE_health, 0},
+    {"GET", "/readyz", 0, 0, c360_api_ready, C360_ROUTE_health, 0},
+    {"GET", "/metrics", 0, C360_ROLE_ADMIN, c360_api_metrics, C360_ROUTE_metrics, 0},
+};
+#define NROUTES (sizeof routes / sizeof routes[0])
+
+/* ---- responses ---- */
+
+void c360_respond(c360_call *c, int status, const char *ctype, const char *body, size_t len)
+{
+    h2o_req_t *req = c->req;
+    req->res.status = status;
+    req->res.reason = status == 200 ? "OK" : status < 500 ? "Client Error" : "Server Error";
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, ctype, strlen(ctype));
+    h2o_send_inline(req, body, len);
+    c360_metrics *m = c->srv->d.metrics;
+    c360_count(&m->http_requests[c->route], 1);
+    c360_hist_observe(&m->latency[c->route], (c360_monotonic_ns() - c->start_ns) / 1000);
+}
+
+void c360_respond_json(c360_call *c, int status, const strbuf *body)
+{
+    c360_respond(c, status, "application/json", body->buf, body->len);
+}
+
+void c360_respond_error(c360_call *c, int code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    strbuf b = STRBUF_INIT;
+    sb_addf(&b, "{\"error\":\"%s\",\"message\":", c360_err_name(code));
+    c360_json_put_cstr(&b, msg);
+    sb_adds(&b, "}");
+    if (c->route == C360_ROUTE_ingest) c360_metrics_reject(c->srv->d.metrics, code, 1);
+    c360_respond_json(c, c360_err_http(code), &b);
+    sb_release(&b);
+}
+
+/* ---- authentication ---- */
+
+static int key_eq(const char *a, size_t al, const char *b)
+{
+    size_t bl = b ? strlen(b) : 0;
+    return bl && al == bl && sodium_memcmp(a, b, bl) == 0;
+}
+
+/* Returns the role of the presented key, 0 if none or unknown; *presented says if any was sent. */
+static int authenticate(c360_call *c, int *presented)
+{
+    h2o_req_t *req = c->req;
+    const c360_config *cfg = c->srv->d.cfg;
+    *presented = 0;
+    ssize_t hi = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
+    strbuf key = STRBUF_INIT;
+    if (hi >= 0) {
+        h2o_iovec_t v = req->headers.entries[hi].value;
+        *presented = 1;
+        if (v.len > 6 && !strncasecmp(v.base, "Basic ", 6)) {
+            unsigned char dec[512];
+            size_t dl = 0;
+            const char *b64 = v.base + 6;
+            size_t bl = v.len - 6;
+            while (bl && *b64 == ' ') { b64++; bl--; }
+            if (sodium_base642bin(dec, sizeof dec, b64, bl, NULL, &dl, NULL, sodium_base64_VARIANT_ORIGINAL) == 0 ||
+                sodium_base642bin(dec, sizeof dec, b64, bl, NULL, &dl, NULL, sodium_base64_VARIANT_ORIGINAL_NO_PADDING) == 0) {
+                const char *colon = memchr(dec, ':', dl);
+                sb_add(&key, dec, colon ? (size_t)(colon - (const char *)dec) : dl);
+            }
+        } else if (v.len > 7 && !strncasecmp(v.base, "Bearer ", 7)) {
+            sb_add(&key, v.base + 7, v.len - 7);
+        }
+    } else if (c->route == C360_ROUTE_ingest && req->entity.len) {
+        if (c360_segment_write_key(req->entity.base, req->entity.len, &key)) *presented = 1;
+    }
+    int role = 0;
+    if (key_eq(key.buf, key.len, cfg->admin_key)) role = C360_ROLE_ADMIN;
+    else if (key_eq(key.buf, key.len, cfg->write_key)) role = C360_ROLE_INGEST;
+    sb_release(&key);
+    return role;
+}
+
+/* ---- dispatch ---- */
+
+static int on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    http_thread *t = (http_thread *)req->conn->ctx;
+    c360_call c = {.req = req, .t = t, .srv = t->srv, .route = C360_ROUTE_other, .start_ns = c360_monotonic_ns()};
+    const char *path = req->path.base;
+    size_t plen = req->path.len;
+    if (req->query_at != SIZE_MAX) {
+        c.query = path + req->query_at + 1;
+        c.querylen = plen - req->query_at - 1;
+        plen = req->query_at;
+    }
+    while (plen > 1 && path[plen - 1] == '/') plen--; /* tolerate a trailing slash */
+    int path_known = 0;
+    const route_def *r = NULL;
+    for (size_t i = 0; i < NROUTES; i++) {
+        const route_def *d = &routes[i];
+        size_t dl = strlen(d->path);
+        int match = d->prefix ? (plen > dl && !memcmp(path, d->path, dl)) : (plen == dl && !memcmp(path, d->path, dl));
+        if (!match) continue;
+        path_known = 1;
+        if (req->method.len == strlen(d->method) && !memcmp(req->method.base, d->method, req->method.len)) {
+            r = d;
+            if (d->prefix) {
+                c.sub = path + dl;
+                c.sublen = plen - dl;
+            }
+            break;
+        }
+    }
+    if (!r) {
+        if (path_known) c360_respond_error(&c, C360_EMETHOD, "method %.*s is not allowed on %.*s", (int)req->method.len,
+                                           req->method.base, (int)plen, path);
+        else c360_respond_error(&c, C360_ENOTFOUND, "no such endpoint: %.*s", (int)(plen > 200 ? 200 : plen), path);
+        return 0;
+    }
+    c.route = r->route;
+    c.arg = r->arg;
+    if (r->roles) {
+        int presented;
+        c.role = authenticate(&c, &presented);
+        if (!c.role) {
+            c360_respond_error(&c, C360_EAUTH, presented ? "unknown key" : "a key is required (HTTP Basic with the key as user name, or Bearer)");
+            return 0;
+        }
+        if (!(c.role & r->roles)) {
+            c360_respond_error(&c, C360_EFORBIDDEN, "this key's role may not call %s %s", r->method, r->path);
+            return 0;
+        }
+    }
+    r->fn(&c);
+    return 0;
+}
+
+/* ---- loops ---- */
+
+static void on_accept(h2o_socket_t *listener, const char *err)
+{
+    if (err) return;
+    http_thread *t = listener->data;
+    h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
+    if (sock) h2o_accept(&t->accept_ctx, sock);
+}
+
+static void on_ctl(h2o_multithread_receiver_t *rx, h2o_linklist_t *messages)
+{
+    http_thread *t = (http_thread *)((char *)rx - offsetof(http_thread, ctl_rx));
+    while (!h2o_linklist_is_empty(messages)) {
+        h2o_multithread_message_t *m = H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
+        h2o_linklist_unlink(&m->link);
+        free(m);
+    }
+    if (t->listener) {
+        h2o_socket_read_stop(t->listener);
+        h2o_socket_close(t->listener);
+        t->listener = NULL;
+    }
+    t->stopping = 1;
+}
+
+static void *loop_main(void *arg)
+{
+    http_thread *t = arg;
+    while (!(t->stopping && t->inflight == 0)) h2o_evloop_run(t->ctx.loop, 100);
+    return NULL;
+}
+
+static int listen_on(const char *hostport, char *err, size_t errlen)
+{
+    char host[256];
+    const char *colon = strrchr(hostport, ':');
+    if (!colon || colon == hostport || strlen(colon + 1) == 0) {
+        snprintf(err, errlen, "listen address must be HOST:PORT, got '%s'", hostport);
+        return -1;
+    }
+    size_t hl = (size_t)(colon - hostport);
+    if (hl >= sizeof host) hl = sizeof host - 1;
+    memcpy(host, hostport, hl);
+    host[hl] = 0;
+    char *h = host;
+    if (h[0] == '[' && hl > 1 && h[hl - 1] == ']') { h[hl - 1] = 0; h++; }
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *ai;
+    int rc = getaddrinfo(*h ? h : NULL, colon + 1, &hints, &ai);
+    if (rc) {
+        snprintf(err, errlen, "cannot resolve listen address '%s': %s", hostport, gai_strerror(rc));
+        return -1;
+    }
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), on = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) || setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) ||
+        bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 1024)) {
+        snprintf(err, errlen, "cannot listen on %s: %s", hostport, strerror(errno));
+        if (fd >= 0) close(fd);
+        freeaddrinfo(ai);
+        return -1;
+    }
+    freeaddrinfo(ai);
+    return fd;
+}
+
+int c360_server_start(c360_server **out, const c360_server_deps *d, char *err, size_t errlen)
+{
+    c360_server *s = xcalloc(1, sizeof *s);
+    s->d = *d;
+    s->seg.rules = d->rules;
+    s->seg.secret = c360_store_secret(d->store);
+    s->seg.max_event_bytes = d->cfg->max_event_bytes;
+    s->seg.max_batch_bytes = d->cfg->max_batch_bytes;
+    h2o_config_init(&s->h2o_config);
+    size_t maxent = (size_t)d->cfg->max_batch_bytes * 4;
+    s->h2o_config.max_request_entity_size = maxent < (8u << 20) ? (8u << 20) : maxent;
+    h2o_hostconf_t *host = h2o_config_register_host(&s->h2o_config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_pathconf_t *pc = h2o_config_register_path(host, "/", 0);
+    h2o_handler_t *h = h2o_create_handler(pc, sizeof *h);
+    h->on_req = on_req;
+
+    s->nthreads = (int)(d->cfg->threads > 0 ? d->cfg->threads : 1);
+    s->threads = xcalloc((size_t)s->nthreads, sizeof *s->threads);
+    for (int i = 0; i < s->nthreads; i++) {
+        http_thread *t = &s->threads[i];
+        t->srv = s;
+        t->fd = listen_on(d->cfg->listen, err, errlen);
+        if (t->fd < 0) {
+            for (int k = 0; k < i; k++) {
+                http_thread *o = &s->threads[k];
+                h2o_socket_close(o->listener);
+                h2o_multithread_unregister_receiver(o->ctx.queue, &o->done_rx);
+                h2o_multithread_unregister_receiver(o->ctx.queue, &o->ctl_rx);
+                h2o_evloop_t *loop = o->ctx.loop;
+                h2o_context_dispose(&o->ctx);
+                h2o_evloop_destroy(loop);
+            }
+            h2o_config_dispose(&s->h2o_config);
+            free(s->threads);
+            free(s);
+            return -1;
+        }
+        h2o_context_init(&t->ctx, h2o_evloop_create(), &s->h2o_config);
+        t->accept_ctx.ctx = &t->ctx;
+        t->accept_ctx.hosts = s->h2o_config.hosts;
+        h2o_multithread_register_receiver(t->ctx.queue, &t->done_rx, c360_api_ingest_done);
+        h2o_multithread_register_receiver(t->ctx.queue, &t->ctl_rx, on_ctl);
+        t->listener = h2o_evloop_socket_create(t->ctx.loop, t->fd, H2O_SOCKET_FLAG_DONT_READ);
+        t->listener->data = t;
+        h2o_socket_read_start(t->listener, on_accept);
+    }
+    for (int i = 0; i < s->nthreads; i++) h2o_multithread_create_thread(&s->threads[i].th, NULL, loop_main, &s->threads[i]);
+    LOG_INFO("listening", "\"addr\":\"%s\",\"threads\":%d", d->cfg->listen, s->nthreads);
+    *out = s;
+    return 0;
+}
+
+void c360_server_stop(c360_server *s)
+{
+    atomic_store(&s->draining, 1);
+    for (int i = 0; i < s->nthreads; i++) {
+        h2o_multithread_message_t *m = xcalloc(1, sizeof *m);
+        h2o_multithread_send_message(&s->threads[i].ctl_rx, m);
+    }
+    for (int i = 0; i < s->nthreads; i++) pthread_join(s->threads[i].th, NULL);
+}
+
+void c360_server_free(c360_server *s)
+{
+    if (!s) return;
+    for (int i = 0; i < s->nthreads; i++) {
+        http_thread *t = &s->threads[i];
+        /* run the loop a little so closing sockets finish their callbacks */
+        for (int k = 0; k < 3; k++) h2o_evloop_run(t->ctx.loop, 0);
+        h2o_multithread_unregister_receiver(t->ctx.queue, &t->done_rx);
+        h2o_multithread_unregister_receiver(t->ctx.queue, &t->ctl_rx);
+        h2o_evloop_t *loop = t->ctx.loop;
+        h2o_context_dispose(&t->ctx);
+        h2o_evloop_destroy(loop);
+    }
+    h2o_config_dispose(&s->h2o_config);
+    free(s->threads);
+    free(s);
+}

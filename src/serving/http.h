@@ -1,0 +1,32 @@
+/* http.h -- the HTTP server: h2o event loops, routing, authentication and JSON responses.
+ *
+ * Threads: `threads` event loops, each with its own listening socket (SO_REUSEPORT) and h2o
+ * context. Reads (profiles, metrics) are answered on the loop from the store. Ingest requests
+ * are parsed and validated on the loop, then handed to the engine's writer; the writer's
+ * completion comes back to the same loop through an h2o multithread queue, and only then is the
+ * 200 sent (so an acknowledgement means durable). */
+#ifndef C360_HTTP_H
+#define C360_HTTP_H
+
+#include "core/config.h"
+#include "core/metrics.h"
+#include "engine/engine.h"
+#include "identity/normalize.h"
+#include "store/store.h"
+
+typedef struct c360_server c360_server;
+
+typedef struct c360_server_deps {
+    const c360_config *cfg;
+    c360_store *store;
+    c360_engine *engine;
+    c360_metrics *metrics;
+    const c360_id_rules *rules;
+} c360_server_deps;
+
+int c360_server_start(c360_server **out, const c360_server_deps *d, char *err, size_t errlen);
+/* Stops accepting, finishes requests in flight, joins the loops. */
+void c360_server_stop(c360_server *s);
+void c360_server_free(c360_server *s);
+
+#endif

@@ -1,0 +1,82 @@
+/* keys.h -- the on-disk key layout of the embedded store. Every key c360 writes is built here.
+ *
+ * One RocksDB key space, ordered bytewise. Integers are big-endian so they sort numerically.
+ * Identifiers never appear in plaintext in a key: they are indexed by a keyed hash
+ * (BLAKE2b-128 keyed with the store secret, so hashes cannot be reversed by guessing without it).
+ *
+ *  prefix  rest of key                               value                          owner
+ *  ------  ----------------------------------------  -----------------------------  ---------------
+ *  'M'     name (ASCII)                              meta: format, partitions, ...  store.c
+ *  'I'     idhash[16]                                pid u64                        identity/resolve.c
+ *  'D'     msghash[16]                               received_ms u64 + pid u64      engine/dedup.c
+ *  'R'     pid u64                                   surviving pid u64 (merged)     identity/resolve.c
+ *  'P'     pid u64 'A'                               profile record (profile/codec) profile/profile.c
+ *  'P'     pid u64 'E' ts u64 msghash[8]             stored event JSON              profile/timeline.c
+ *  'P'     pid u64 'M' seq u64                       merge/drop record JSON         identity/resolve.c
+ *
+ * pid: the customer's internal id. Its top 16 bits are the partition (hash of the first
+ * identifier that created the profile, mod `partitions`), the low 48 bits a sequence number.
+ * So 'P' + partition[2] is the contiguous range of one partition's customers, and
+ * 'P' + pid[8] the contiguous range of everything personal about one customer: erasure is
+ * one range delete, and a Kafka partition's state can be shipped as one key range.
+ * ts in event keys is event time in ms plus 2^63 (so negative times still sort), which makes
+ * the timeline a reverse range scan and lets the retention filter read the age from the key.
+ */
+#ifndef C360_KEYS_H
+#define C360_KEYS_H
+
+#include <stdint.h>
+#include <string.h>
+#include "util/strbuf.h"
+
+#define C360_K_META    'M'
+#define C360_K_IDENT   'I'
+#define C360_K_DEDUP   'D'
+#define C360_K_REDIR   'R'
+#define C360_K_PROFILE 'P'
+#define C360_SUB_RECORD 'A'
+#define C360_SUB_EVENT  'E'
+#define C360_SUB_MERGE  'M'
+
+#define C360_PID_PART(pid) ((unsigned)((pid) >> 48))
+#define C360_TS_BIAS ((uint64_t)1 << 63)
+
+/* fixed-size keys live in small stack buffers */
+typedef struct { unsigned char b[32]; size_t n; } c360_key;
+
+static inline void c360_key_ident(c360_key *k, const unsigned char h[16])
+{
+    k->b[0] = C360_K_IDENT; memcpy(k->b + 1, h, 16); k->n = 17;
+}
+static inline void c360_key_dedup(c360_key *k, const unsigned char h[16])
+{
+    k->b[0] = C360_K_DEDUP; memcpy(k->b + 1, h, 16); k->n = 17;
+}
+static inline void c360_key_redirect(c360_key *k, uint64_t pid)
+{
+    k->b[0] = C360_K_REDIR; c360_put_u64be(k->b + 1, pid); k->n = 9;
+}
+static inline void c360_key_record(c360_key *k, uint64_t pid)
+{
+    k->b[0] = C360_K_PROFILE; c360_put_u64be(k->b + 1, pid); k->b[9] = C360_SUB_RECORD; k->n = 10;
+}
+static inline void c360_key_event(c360_key *k, uint64_t pid, int64_t ts, const unsigned char h8[8])
+{
+    k->b[0] = C360_K_PROFILE; c360_put_u64be(k->b + 1, pid); k->b[9] = C360_SUB_EVENT;
+    c360_put_u64be(k->b + 10, (uint64_t)ts + C360_TS_BIAS); memcpy(k->b + 18, h8, 8); k->n = 26;
+}
+static inline void c360_key_merge(c360_key *k, uint64_t pid, uint64_t seq)
+{
+    k->b[0] = C360_K_PROFILE; c360_put_u64be(k->b + 1, pid); k->b[9] = C360_SUB_MERGE;
+    c360_put_u64be(k->b + 10, seq); k->n = 18;
+}
+/* [lo, hi) bounds of a customer's range, or of one sub-range (sub = 0: the whole customer). */
+static inline void c360_key_range(c360_key *lo, c360_key *hi, uint64_t pid, char sub)
+{
+    lo->b[0] = hi->b[0] = C360_K_PROFILE;
+    c360_put_u64be(lo->b + 1, pid); c360_put_u64be(hi->b + 1, pid);
+    if (sub) { lo->b[9] = (unsigned char)sub; hi->b[9] = (unsigned char)(sub + 1); lo->n = hi->n = 10; }
+    else { c360_put_u64be(hi->b + 1, pid + 1); lo->n = hi->n = 9; }
+}
+
+#endif

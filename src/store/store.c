@@ -1,0 +1,424 @@
+/* store.c -- RocksDB behind the store API (see store.h; key layout in keys.h). */
+#include "store/store.h"
+#include "store/keys.h"
+#include "util/log.h"
+#include "util/clock.h"
+
+#include <errno.h>
+#include <rocksdb/c.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define FORMAT_VERSION "1"
+
+struct c360_store {
+    rocksdb_t *db;
+    rocksdb_options_t *opts;
+    rocksdb_readoptions_t *ropts;
+    rocksdb_writeoptions_t *wopts_sync, *wopts_nosync;
+    rocksdb_block_based_table_options_t *topts;
+    rocksdb_cache_t *cache;
+    rocksdb_filterpolicy_t *bloom;
+    rocksdb_compactionfilter_t *cfilter;
+    unsigned char secret[32];
+    int partitions;
+    int read_only;
+    _Atomic int64_t retention_ms;     /* read by the compaction filter */
+    _Atomic int64_t dedup_window_ms;
+};
+
+struct c360_txn {
+    c360_store *s;
+    rocksdb_writebatch_wi_t *wb;
+};
+
+struct c360_iter {
+    rocksdb_iterator_t *it;
+    rocksdb_readoptions_t *ro;
+    char *lo, *hi;
+    size_t lol, hil;
+};
+
+/* ---- compaction filter: expiry of dedup entries and of events past retention ---- */
+
+static unsigned char cf_filter(void *state, int level, const char *key, size_t kl, const char *val, size_t vl,
+                               char **nv, size_t *nvl, unsigned char *changed)
+{
+    c360_store *s = state;
+    int64_t now = c360_now_ms();
+    if (kl == 17 && key[0] == C360_K_DEDUP && vl >= 8) {
+        int64_t win = atomic_load(&s->dedup_window_ms);
+        int64_t at = (int64_t)c360_get_u64be((const unsigned char *)val);
+        return now - at > win;
+    }
+    int64_t ret = atomic_load(&s->retention_ms);
+    if (ret > 0 && kl == 26 && key[0] == C360_K_PROFILE && key[9] == C360_SUB_EVENT) {
+        int64_t ts = (int64_t)(c360_get_u64be((const unsigned char *)key + 10) - C360_TS_BIAS);
+        return now - ts > ret;
+    }
+    return 0;
+}
+
+static const char *cf_name(void *state) { return "c360.expiry"; }
+static void cf_destroy(void *state) {}
+
+static int meta_get(c360_store *s, const char *name, strbuf *out)
+{
+    strbuf k = STRBUF_INIT;
+    sb_addc(&k, C360_K_META);
+    sb_adds(&k, name);
+    int r = c360_store_get(s, k.buf, k.len, out);
+    sb_release(&k);
+    return r;
+}
+
+static int meta_put(c360_store *s, const char *name, const void *v, size_t vl, char *err, size_t errlen)
+{
+    strbuf k = STRBUF_INIT;
+    sb_addc(&k, C360_K_META);
+    sb_adds(&k, name);
+    char *e = NULL;
+    rocksdb_put(s->db, s->wopts_sync, k.buf, k.len, v, vl, &e);
+    sb_release(&k);
+    if (e) {
+        snprintf(err, errlen, "store: %s", e);
+        free(e);
+        return -1;
+    }
+    return 0;
+}
+
+int c360_store_open(c360_store **out, const char *dir, const c360_store_opts *o, char *err, size_t errlen)
+{
+    if (sodium_init() < 0) {
+        snprintf(err, errlen, "libsodium failed to initialise");
+        return -1;
+    }
+    c360_store *s = xcalloc(1, sizeof *s);
+    s->read_only = o->read_only;
+    atomic_store(&s->retention_ms, o->retention_ms);
+    atomic_store(&s->dedup_window_ms, o->dedup_window_ms);
+    if (!o->read_only && mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "cannot create data dir %s: %s", dir, strerror(errno));
+        free(s);
+        return -1;
+    }
+    s->opts = rocksdb_options_create();
+    rocksdb_options_set_create_if_missing(s->opts, !o->read_only);
+    rocksdb_options_increase_parallelism(s->opts, 2);
+    rocksdb_options_set_compression(s->opts, rocksdb_lz4_compression);
+    rocksdb_options_set_bottommost_compression(s->opts, rocksdb_zstd_compression);
+    rocksdb_options_set_write_buffer_size(s->opts, 64 << 20);
+    rocksdb_options_set_max_write_buffer_number(s->opts, 4);
+    rocksdb_options_set_target_file_size_base(s->opts, 64 << 20);
+    rocksdb_options_set_max_bytes_for_level_base(s->opts, 256 << 20);
+    rocksdb_options_set_level_compaction_dynamic_level_bytes(s->opts, 1);
+    rocksdb_options_set_max_total_wal_size(s->opts, 256 << 20);
+    rocksdb_options_set_keep_log_file_num(s->opts, 3);
+    rocksdb_options_set_WAL_ttl_seconds(s->opts, 0);
+    rocksdb_options_set_WAL_size_limit_MB(s->opts, 0);
+    rocksdb_options_set_recycle_log_file_num(s->opts, 0); /* recycled WALs would keep old bytes */
+    rocksdb_options_set_info_log_level(s->opts, 2 /* WARN */);
+    s->topts = rocksdb_block_based_options_create();
+    s->cache = rocksdb_cache_create_lru((size_t)(o->block_cache_bytes > 0 ? o->block_cache_bytes : 64 << 20));
+    rocksdb_block_based_options_set_block_cache(s->topts, s->cache);
+    s->bloom = rocksdb_filterpolicy_create_bloom_full(10);
+    rocksdb_block_based_options_set_filter_policy(s->topts, s->bloom);
+    rocksdb_block_based_options_set_cache_index_and_filter_blocks(s->topts, 1);
+    rocksdb_block_based_options_set_pin_l0_filter_and_index_blocks_in_cache(s->topts, 1);
+    rocksdb_block_based_options_set_block_size(s->topts, 16 << 10);
+    rocksdb_options_set_block_based_table_factory(s->opts, s->topts);
+    s->cfilter = rocksdb_compactionfilter_create(s, cf_destroy, cf_filter, cf_name);
+    rocksdb_options_set_compaction_filter(s->opts, s->cfilter);
+
+    char *e = NULL;
+    s->db = o->read_only ? rocksdb_open_for_read_only(s->opts, dir, 0, &e) : rocksdb_open(s->opts, dir, &e);
+    if (e) {
+        if (strstr(e, "lock") || strstr(e, "Resource temporarily unavailable"))
+            snprintf(err, errlen, "data dir %s is in use by another c360 process (%s)", dir, e);
+        else if (o->read_only && (strstr(e, "does not exist") || strstr(e, "No such file")))
+            snprintf(err, errlen, "no c360 store in %s", dir);
+        else
+            snprintf(err, errlen, "cannot open store in %s: %s", dir, e);
+        free(e);
+        s->db = NULL;
+        c360_store_close(s);
+        return -1;
+    }
+    s->ropts = rocksdb_readoptions_create();
+    s->wopts_sync = rocksdb_writeoptions_create();
+    rocksdb_writeoptions_set_sync(s->wopts_sync, 1);
+    s->wopts_nosync = rocksdb_writeoptions_create();
+
+    strbuf v = STRBUF_INIT;
+    int r = meta_get(s, "format", &v);
+    if (r == 0 && !o->read_only) {
+        /* new store: format, partitions and the identifier-hash secret */
+        randombytes_buf(s->secret, sizeof s->secret);
+        char parts[16];
+        int np = (int)(o->partitions > 0 && o->partitions <= 65535 ? o->partitions : 64);
+        snprintf(parts, sizeof parts, "%d", np);
+        if (meta_put(s, "secret", s->secret, 32, err, errlen) || meta_put(s, "partitions", parts, strlen(parts), err, errlen) ||
+            meta_put(s, "format", FORMAT_VERSION, 1, err, errlen)) {
+            sb_release(&v);
+            c360_store_close(s);
+            return -1;
+        }
+        s->partitions = np;
+        LOG_INFO("store created", "\"dir\":\"%s\",\"partitions\":%d", dir, np);
+    } else if (r == 1) {
+        if (strcmp(v.buf, FORMAT_VERSION) != 0) {
+            snprintf(err, errlen, "data dir %s has store format %s; this c360 reads format %s", dir, v.buf, FORMAT_VERSION);
+            sb_release(&v);
+            c360_store_close(s);
+            return -1;
+        }
+        if (meta_get(s, "secret", &v) != 1 || v.len != 32) {
+            snprintf(err, errlen, "data dir %s: store secret missing", dir);
+            sb_release(&v);
+            c360_store_close(s);
+            return -1;
+        }
+        memcpy(s->secret, v.buf, 32);
+        s->partitions = meta_get(s, "partitions", &v) == 1 ? atoi(v.buf) : 64;
+        if (s->partitions <= 0) s->partitions = 64;
+    } else {
+        snprintf(err, errlen, "no c360 store in %s", dir);
+        sb_release(&v);
+        c360_store_close(s);
+        return -1;
+    }
+    sb_release(&v);
+    *out = s;
+    return 0;
+}
+
+void c360_store_close(c360_store *s)
+{
+    if (!s) return;
+    if (s->db) rocksdb_close(s->db);
+    if (s->ropts) rocksdb_readoptions_destroy(s->ropts);
+    if (s->wopts_sync) rocksdb_writeoptions_destroy(s->wopts_sync);
+    if (s->wopts_nosync) rocksdb_writeoptions_destroy(s->wopts_nosync);
+    if (s->opts) rocksdb_options_destroy(s->opts);
+    if (s->topts) rocksdb_block_based_options_destroy(s->topts); /* also releases the filter policy */
+    if (s->cache) rocksdb_cache_destroy(s->cache);
+    if (s->cfilter) rocksdb_compactionfilter_destroy(s->cfilter);
+    sodium_memzero(s->secret, sizeof s->secret);
+    free(s);
+}
+
+int c360_store_partitions(const c360_store *s) { return s->partitions; }
+const unsigned char *c360_store_secret(const c360_store *s) { return s->secret; }
+
+void c360_store_set_retention(c360_store *s, int64_t retention_ms, int64_t dedup_window_ms)
+{
+    atomic_store(&s->retention_ms, retention_ms);
+    atomic_store(&s->dedup_window_ms, dedup_window_ms);
+}
+
+int c360_store_get(c360_store *s, const void *k, size_t kl, strbuf *out)
+{
+    char *e = NULL;
+    size_t vl = 0;
+    rocksdb_pinnableslice_t *ps = rocksdb_get_pinned(s->db, s->ropts, k, kl, &e);
+    if (e) {
+        LOG_ERROR("store get failed", "\"error\":\"%s\"", e);
+        free(e);
+        return -1;
+    }
+    if (!ps) return 0;
+    const char *v = rocksdb_pinnableslice_value(ps, &vl);
+    sb_reset(out);
+    sb_add(out, v, vl);
+    rocksdb_pinnableslice_destroy(ps);
+    return 1;
+}
+
+static int64_t prop_int(c360_store *s, const char *name)
+{
+    uint64_t v = 0;
+    if (rocksdb_property_int(s->db, name, &v) != 0) return 0;
+    return (int64_t)v;
+}
+
+int64_t c360_store_size_bytes(c360_store *s)
+{
+    return prop_int(s, "rocksdb.total-sst-files-size") + prop_int(s, "rocksdb.size-all-mem-tables");
+}
+
+int64_t c360_store_estimate_keys(c360_store *s) { return prop_int(s, "rocksdb.estimate-num-keys"); }
+
+int c360_store_flush_compact(c360_store *s, const void *lo, size_t lol, const void *hi, size_t hil)
+{
+    char *e = NULL;
+    rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
+    rocksdb_flushoptions_set_wait(fo, 1);
+    rocksdb_flush(s->db, fo, &e);
+    rocksdb_flushoptions_destroy(fo);
+    if (e) {
+        LOG_ERROR("flush failed", "\"error\":\"%s\"", e);
+        free(e);
+        return -1;
+    }
+    rocksdb_compactoptions_t *co = rocksdb_compactoptions_create();
+    rocksdb_compactoptions_set_bottommost_level_compaction(co, 2 /* kForce */);
+    rocksdb_compactoptions_set_exclusive_manual_compaction(co, 0);
+    rocksdb_compact_range_opt(s->db, co, lo, lol, hi, hil);
+    rocksdb_compactoptions_destroy(co);
+    return 0;
+}
+
+int c360_store_checkpoint(c360_store *s, const char *dir, char *err, size_t errlen)
+{
+    char *e = NULL;
+    rocksdb_checkpoint_t *cp = rocksdb_checkpoint_object_create(s->db, &e);
+    if (!e) rocksdb_checkpoint_create(cp, dir, 0, &e);
+    if (cp) rocksdb_checkpoint_object_destroy(cp);
+    if (e) {
+        snprintf(err, errlen, "checkpoint failed: %s", e);
+        free(e);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- transactions ---- */
+
+c360_txn *c360_txn_new(c360_store *s)
+{
+    c360_txn *t = xcalloc(1, sizeof *t);
+    t->s = s;
+    t->wb = rocksdb_writebatch_wi_create(1 << 20, 1);
+    return t;
+}
+
+void c360_txn_free(c360_txn *t)
+{
+    if (!t) return;
+    rocksdb_writebatch_wi_destroy(t->wb);
+    free(t);
+}
+
+int c360_txn_get(c360_txn *t, const void *k, size_t kl, strbuf *out)
+{
+    char *e = NULL;
+    size_t vl = 0;
+    char *v = rocksdb_writebatch_wi_get_from_batch_and_db(t->wb, t->s->db, t->s->ropts, k, kl, &vl, &e);
+    if (e) {
+        LOG_ERROR("store get failed", "\"error\":\"%s\"", e);
+        free(e);
+        return -1;
+    }
+    if (!v) return 0;
+    sb_reset(out);
+    sb_add(out, v, vl);
+    free(v);
+    return 1;
+}
+
+void c360_txn_put(c360_txn *t, const void *k, size_t kl, const void *v, size_t vl)
+{
+    rocksdb_writebatch_wi_put(t->wb, k, kl, v, vl);
+}
+
+void c360_txn_del(c360_txn *t, const void *k, size_t kl) { rocksdb_writebatch_wi_delete(t->wb, k, kl); }
+int c360_txn_count(c360_txn *t) { return rocksdb_writebatch_wi_count(t->wb); }
+
+size_t c360_txn_bytes(c360_txn *t)
+{
+    size_t n = 0;
+    rocksdb_writebatch_wi_data(t->wb, &n);
+    return n;
+}
+
+void c360_txn_savepoint(c360_txn *t) { rocksdb_writebatch_wi_set_save_point(t->wb); }
+
+void c360_txn_rollback(c360_txn *t)
+{
+    char *e = NULL;
+    rocksdb_writebatch_wi_rollback_to_save_point(t->wb, &e);
+    if (e) {
+        LOG_ERROR("rollback failed", "\"error\":\"%s\"", e);
+        free(e);
+    }
+}
+
+int c360_txn_commit(c360_txn *t, int sync, char *err, size_t errlen)
+{
+    char *e = NULL;
+    if (c360_txn_count(t) > 0)
+        rocksdb_write_writebatch_wi(t->s->db, sync ? t->s->wopts_sync : t->s->wopts_nosync, t->wb, &e);
+    rocksdb_writebatch_wi_clear(t->wb);
+    if (e) {
+        snprintf(err, errlen, "%s", e);
+        free(e);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- iteration ---- */
+
+c360_iter *c360_iter_new(c360_store *s, c360_txn *txn, const void *lo, size_t lol, const void *hi, size_t hil)
+{
+    c360_iter *it = xcalloc(1, sizeof *it);
+    it->lo = xstrndup(lo, lol);
+    it->lol = lol;
+    it->hi = xstrndup(hi, hil);
+    it->hil = hil;
+    it->ro = rocksdb_readoptions_create();
+    rocksdb_readoptions_set_iterate_lower_bound(it->ro, it->lo, lol);
+    rocksdb_readoptions_set_iterate_upper_bound(it->ro, it->hi, hil);
+    rocksdb_iterator_t *base = rocksdb_create_iterator(s->db, it->ro);
+    it->it = txn ? rocksdb_writebatch_wi_create_iterator_with_base(txn->wb, base) : base;
+    return it;
+}
+
+static int cmpkey(const char *a, size_t al, const char *b, size_t bl)
+{
+    int c = memcmp(a, b, al < bl ? al : bl);
+    return c ? c : (al < bl ? -1 : al > bl);
+}
+
+int c360_iter_valid(c360_iter *it)
+{
+    /* bounds are checked here too: the batch part of a base+batch iterator ignores them */
+    if (!rocksdb_iter_valid(it->it)) return 0;
+    size_t kl;
+    const char *k = rocksdb_iter_key(it->it, &kl);
+    return cmpkey(k, kl, it->lo, it->lol) >= 0 && cmpkey(k, kl, it->hi, it->hil) < 0;
+}
+
+void c360_iter_first(c360_iter *it) { rocksdb_iter_seek(it->it, it->lo, it->lol); }
+void c360_iter_last(c360_iter *it) { c360_iter_seek_before(it, it->hi, it->hil); }
+void c360_iter_seek(c360_iter *it, const void *k, size_t kl) { rocksdb_iter_seek(it->it, k, kl); }
+
+void c360_iter_seek_before(c360_iter *it, const void *k, size_t kl)
+{
+    rocksdb_iter_seek_for_prev(it->it, k, kl);
+    if (rocksdb_iter_valid(it->it)) {
+        size_t l;
+        const char *cur = rocksdb_iter_key(it->it, &l);
+        if (cmpkey(cur, l, k, kl) >= 0) rocksdb_iter_prev(it->it);
+    }
+}
+
+void c360_iter_next(c360_iter *it) { rocksdb_iter_next(it->it); }
+void c360_iter_prev(c360_iter *it) { rocksdb_iter_prev(it->it); }
+const char *c360_iter_key(c360_iter *it, size_t *n) { return rocksdb_iter_key(it->it, n); }
+const char *c360_iter_value(c360_iter *it, size_t *n) { return rocksdb_iter_value(it->it, n); }
+
+void c360_iter_free(c360_iter *it)
+{
+    if (!it) return;
+    rocksdb_iter_destroy(it->it);
+    rocksdb_readoptions_destroy(it->ro);
+    free(it->lo);
+    free(it->hi);
+    free(it);
+}

@@ -1,0 +1,69 @@
+/* store.h -- the embedded store: RocksDB in the data directory, behind a small API.
+ *
+ * Threads: any thread may call c360_store_get and iterate (RocksDB is thread-safe for reads);
+ * only the engine's writer thread builds and commits transactions (c360_txn). A transaction is a
+ * RocksDB WriteBatchWithIndex: reads through it see its own uncommitted writes, and commit is
+ * one atomic write; with sync it is on disk (fsynced WAL) before commit returns.
+ * Background: a compaction filter removes expired dedup entries and, when retention is set,
+ * events older than the retention period (their age is read from the key, see keys.h). */
+#ifndef C360_STORE_H
+#define C360_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "util/strbuf.h"
+
+typedef struct c360_store c360_store;
+typedef struct c360_txn c360_txn;
+typedef struct c360_iter c360_iter;
+
+typedef struct c360_store_opts {
+    int read_only;
+    int64_t block_cache_bytes;
+    int64_t partitions;        /* used when creating a new store */
+    int64_t dedup_window_ms;   /* for the compaction filter */
+    int64_t retention_ms;      /* 0 = keep events forever */
+} c360_store_opts;
+
+int c360_store_open(c360_store **out, const char *dir, const c360_store_opts *o, char *err, size_t errlen);
+void c360_store_close(c360_store *s);
+int c360_store_partitions(const c360_store *s);
+/* The 32-byte secret that keys identifier hashes; created with the store. */
+const unsigned char *c360_store_secret(const c360_store *s);
+/* 1 found (value in *out, replacing its content), 0 absent, -1 error. */
+int c360_store_get(c360_store *s, const void *k, size_t kl, strbuf *out);
+int64_t c360_store_size_bytes(c360_store *s);
+int64_t c360_store_estimate_keys(c360_store *s);
+/* Make every write so far durable in SST files and drop obsolete WAL/SST files; used by erasure
+ * so that deleted bytes do not linger. */
+int c360_store_flush_compact(c360_store *s, const void *lo, size_t lol, const void *hi, size_t hil);
+void c360_store_set_retention(c360_store *s, int64_t retention_ms, int64_t dedup_window_ms);
+/* Consistent copy of the whole store into dir (RocksDB checkpoint), while serving. */
+int c360_store_checkpoint(c360_store *s, const char *dir, char *err, size_t errlen);
+
+c360_txn *c360_txn_new(c360_store *s);
+void c360_txn_free(c360_txn *t);
+int c360_txn_get(c360_txn *t, const void *k, size_t kl, strbuf *out);  /* like c360_store_get */
+void c360_txn_put(c360_txn *t, const void *k, size_t kl, const void *v, size_t vl);
+void c360_txn_del(c360_txn *t, const void *k, size_t kl);
+int c360_txn_count(c360_txn *t);
+size_t c360_txn_bytes(c360_txn *t);
+void c360_txn_savepoint(c360_txn *t);
+void c360_txn_rollback(c360_txn *t);   /* to the last savepoint */
+/* 0 or -1 with err; the transaction is cleared either way. */
+int c360_txn_commit(c360_txn *t, int sync, char *err, size_t errlen);
+
+/* Iterates [lo, hi) of the store, through txn (may be NULL) to see its uncommitted writes. */
+c360_iter *c360_iter_new(c360_store *s, c360_txn *txn, const void *lo, size_t lol, const void *hi, size_t hil);
+void c360_iter_first(c360_iter *it);
+void c360_iter_last(c360_iter *it);
+void c360_iter_seek(c360_iter *it, const void *k, size_t kl);       /* first key >= k */
+void c360_iter_seek_before(c360_iter *it, const void *k, size_t kl);/* last key < k */
+int c360_iter_valid(c360_iter *it);
+void c360_iter_next(c360_iter *it);
+void c360_iter_prev(c360_iter *it);
+const char *c360_iter_key(c360_iter *it, size_t *n);
+const char *c360_iter_value(c360_iter *it, size_t *n);
+void c360_iter_free(c360_iter *it);
+
+#endif
