@@ -13,11 +13,11 @@ CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused
 LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
 ifeq ($(SAN),1)
-BUILD   := build-san
+BUILD   ?= build-san
 CFLAGS  := $(CFLAGS_BASE) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDFLAGS := -fsanitize=address,undefined
 else
-BUILD   := build
+BUILD   ?= build
 CFLAGS  := $(CFLAGS_BASE) -O2 -g
 LDFLAGS :=
 endif
@@ -28,7 +28,7 @@ LIB_OBJS  := $(filter-out $(BUILD)/src/cli/main.o,$(OBJS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all unit test e2e bench clean fmt
+.PHONY: all unit unit-run test e2e e2e-run bench clean
 all: $(BUILD)/c360
 
 $(BUILD)/c360: $(OBJS)
@@ -43,12 +43,16 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS) -lcmocka
 
 unit:
-	$(MAKE) SAN=1 build-san/c360 $(UNIT_SRCS:tests/unit/%.c=build-san/tests/%)
-	scripts/run-unit build-san/tests
+	$(MAKE) SAN=1 unit-run
+
+unit-run: $(BUILD)/c360 $(UNIT_BINS)
+	scripts/run-unit $(BUILD)/tests
 
 e2e:
-	$(MAKE) SAN=1 build-san/c360
-	C360_BIN=$(CURDIR)/build-san/c360 scripts/run-e2e
+	$(MAKE) SAN=1 e2e-run
+
+e2e-run: $(BUILD)/c360
+	C360_BIN=$(abspath $(BUILD))/c360 scripts/run-e2e
 
 test: unit e2e
 
