@@ -60,7 +60,7 @@ int c360_cmd_load(int argc, char **argv)
     int nchunk = 0;
     char *line = NULL;
     size_t cap = 0;
-    uint64_t lineno = 0, bytes = 0, loaded = 0, dups = 0, bad = 0;
+    uint64_t lineno = 0, bytes = 0, loaded = 0, dups = 0, bad = 0, committed_line = 0;
 
     if (c360_id_rules_init(&rules, &cfg, err, sizeof err)) {
         fprintf(stderr, "c360 load: %s\n", err);
@@ -103,16 +103,22 @@ int c360_cmd_load(int argc, char **argv)
             for (int k = 0; k < nchunk; k++) c360_event_release(&chunk[k]);
             nchunk = 0;
             if (e) {
-                fprintf(stderr, "c360 load: store error while applying events (%s)\n", c360_err_name(e));
+                fprintf(stderr, "c360 load: store error while applying events (%s); events after line %llu were not loaded\n",
+                        c360_err_name(e), (unsigned long long)committed_line);
+                c360_engine_abort(engine);
                 rc = 1;
                 break;
             }
             loaded += (uint64_t)acc;
             dups += (uint64_t)dd;
-            if (c360_engine_pending_bytes(engine) > COMMIT_BYTES && c360_engine_commit(engine, 0, err, sizeof err)) {
-                fprintf(stderr, "c360 load: commit failed: %s\n", err);
-                rc = 1;
-                break;
+            if (c360_engine_pending_bytes(engine) > COMMIT_BYTES) {
+                if (c360_engine_commit(engine, 0, err, sizeof err)) {
+                    fprintf(stderr, "c360 load: commit failed: %s; events after line %llu were not loaded\n", err,
+                            (unsigned long long)committed_line);
+                    rc = 1;
+                    break;
+                }
+                committed_line = lineno;
             }
             c360_progress_update(&prog, loaded + dups, bytes, total, 0);
         }
@@ -122,14 +128,18 @@ int c360_cmd_load(int argc, char **argv)
         fprintf(stderr, "c360 load: read error on %s\n", path);
         rc = 1;
     }
-    if (c360_engine_commit(engine, 1, err, sizeof err)) {
+    if (rc == 0 && c360_engine_commit(engine, 1, err, sizeof err)) {
         fprintf(stderr, "c360 load: final commit failed: %s\n", err);
         rc = 1;
     }
     c360_progress_update(&prog, loaded + dups, bytes, total, 1);
     if (bad > 20) fprintf(stderr, "c360 load: ... %llu more bad lines\n", (unsigned long long)(bad - 20));
-    fprintf(stderr, "c360 load: %llu events loaded, %llu duplicates skipped, %llu lines rejected\n", (unsigned long long)loaded,
-            (unsigned long long)dups, (unsigned long long)bad);
+    double secs = (double)(c360_monotonic_ns() - prog.start_ns) / 1e9;
+    fprintf(stderr, "c360 load: %llu events loaded (%.0f/s), %llu duplicates skipped, %llu lines rejected; "
+                    "%llu profiles created, %llu merges, %llu identifiers not linked (limits)\n",
+            (unsigned long long)loaded, secs > 0 ? (double)loaded / secs : 0, (unsigned long long)dups, (unsigned long long)bad,
+            (unsigned long long)atomic_load(&metrics->profiles_created), (unsigned long long)atomic_load(&metrics->merges),
+            (unsigned long long)atomic_load(&metrics->identifiers_dropped));
     if (bad && rc == 0) rc = 1;
 out:
     for (int k = 0; k < nchunk; k++) c360_event_release(&chunk[k]);

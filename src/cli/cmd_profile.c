@@ -59,7 +59,7 @@ int c360_cmd_profile(int argc, char **argv)
         f = c360_lookup_ident(s, &rules, type, colon + 1, &pid);
     }
     c360_profile p;
-    if (f == 1) f = c360_load_profile(s, NULL, pid, &p);
+    if (f == 1) f = c360_load_profile(s, pid, &p);
     if (f < 0) {
         fprintf(stderr, "c360 profile: store read failed\n");
         rc = 1;

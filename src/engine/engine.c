@@ -1,6 +1,7 @@
 /* engine.c -- writer thread, group commit and the per-event apply pipeline:
  * dedup -> identity resolution -> timeline -> profile update. See engine.h. */
 #include "engine/engine.h"
+#include "engine/state.h"
 #include "identity/resolve.h"
 #include "profile/profile.h"
 #include "profile/timeline.h"
@@ -19,7 +20,8 @@ struct c360_engine {
     const c360_config *cfg;
     c360_metrics *m;
     c360_resolver res;
-    c360_txn *txn;
+    c360_state *st;                 /* profiles and index entries changed since the last commit */
+    c360_txn *txn;                  /* events, merge records, dedup marks since the last commit */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     c360_job *head, *tail;
@@ -28,6 +30,26 @@ struct c360_engine {
     pthread_t th;
 };
 
+static int commit_pending(void *arg)
+{
+    c360_engine *e = arg;
+    char err[256];
+    c360_state_flush(e->st, e->txn);
+    if (c360_txn_commit(e->txn, 0, err, sizeof err)) {
+        LOG_ERROR("commit failed", "\"error\":\"%s\"", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int init_resolver(c360_engine *e, const c360_id_rules *rules)
+{
+    if (c360_resolver_init(&e->res, e->store, e->st, rules)) return -1;
+    e->res.commit_pending = commit_pending;
+    e->res.commit_arg = e;
+    return 0;
+}
+
 int c360_engine_open(c360_engine **out, c360_store *s, const c360_config *c, const c360_id_rules *rules,
                      c360_metrics *m, char *err, size_t errlen)
 {
@@ -35,7 +57,9 @@ int c360_engine_open(c360_engine **out, c360_store *s, const c360_config *c, con
     e->store = s;
     e->cfg = c;
     e->m = m;
-    if (c360_resolver_init(&e->res, s, rules)) {
+    e->st = c360_state_new(s, 100000);
+    if (init_resolver(e, rules)) {
+        c360_state_free(e->st);
         snprintf(err, errlen, "cannot read the store's profile sequence");
         free(e);
         return -1;
@@ -51,17 +75,20 @@ void c360_engine_free(c360_engine *e)
 {
     if (!e) return;
     c360_txn_free(e->txn);
+    c360_state_free(e->st);
     pthread_mutex_destroy(&e->mu);
     pthread_cond_destroy(&e->cv);
     free(e);
 }
 
-/* 1 if ev is a duplicate within the dedup window */
+/* 1 if ev is a duplicate within the dedup window, -1 on a store error */
 static int dedup_seen(c360_engine *e, const c360_event *ev, int64_t now, strbuf *tmp)
 {
+    if (c360_state_seen_msg(e->st, ev->msg_hash)) return 1;
     c360_key k;
     c360_key_dedup(&k, ev->msg_hash);
-    int f = c360_txn_get(e->txn, k.b, k.n, tmp);
+    int f = c360_store_get(e->store, k.b, k.n, tmp);
+    if (f < 0) return -1;
     if (f != 1 || tmp->len < 8) return 0;
     int64_t at = (int64_t)c360_get_u64be((unsigned char *)tmp->buf);
     return now - at <= e->cfg->dedup_window_ms;
@@ -75,27 +102,28 @@ static void dedup_mark(c360_engine *e, const c360_event *ev, int64_t now, uint64
     c360_put_u64be(v, (uint64_t)now);
     c360_put_u64be(v + 8, pid);
     c360_txn_put(e->txn, k.b, k.n, v, 16);
+    c360_state_add_msg(e->st, ev->msg_hash);
 }
 
 static int apply_one(c360_engine *e, c360_event *ev, int64_t now, int *dup, strbuf *tmp)
 {
     *dup = 0;
-    if (dedup_seen(e, ev, now, tmp)) {
+    int d = dedup_seen(e, ev, now, tmp);
+    if (d < 0) return C360_ESTORE;
+    if (d) {
         *dup = 1;
         return 0;
     }
-    c360_profile p;
+    c360_profile *p;
     int rc = c360_resolve(&e->res, e->txn, ev, now, &p);
     if (rc) return rc;
-    c360_timeline_put(e->txn, p.pid, ev);
-    c360_profile_seen(&p, ev->ts);
-    c360_profile_count(&p, c360_ev_type_name(ev->type), ev->type == C360_EV_TRACK ? ev->name : NULL);
+    c360_timeline_put(e->txn, p->pid, ev);
+    c360_profile_seen(p, ev->ts);
+    c360_profile_count(p, c360_ev_type_name(ev->type), ev->type == C360_EV_TRACK ? ev->name : NULL);
     for (int i = 0; i < ev->ntraits; i++)
-        c360_profile_set_trait(&p, ev->traits[i].key, strlen(ev->traits[i].key), ev->traits[i].json,
+        c360_profile_set_trait(p, ev->traits[i].key, strlen(ev->traits[i].key), ev->traits[i].json,
                                strlen(ev->traits[i].json), ev->ts);
-    c360_put_profile(e->txn, &p);
-    dedup_mark(e, ev, now, p.pid);
-    c360_profile_release(&p);
+    dedup_mark(e, ev, now, p->pid);
     return 0;
 }
 
@@ -105,7 +133,6 @@ int c360_engine_apply(c360_engine *e, c360_event *evs, int n, int *accepted, int
     strbuf tmp = STRBUF_INIT;
     int rc = 0, acc = 0, dd = 0;
     uint64_t c0 = e->res.created, m0 = e->res.merged, d0 = e->res.dropped;
-    c360_txn_savepoint(e->txn);
     for (int i = 0; i < n && !rc; i++) {
         int dup;
         rc = apply_one(e, &evs[i], now, &dup, &tmp);
@@ -113,13 +140,7 @@ int c360_engine_apply(c360_engine *e, c360_event *evs, int n, int *accepted, int
         else acc++;
     }
     sb_release(&tmp);
-    if (rc) {
-        c360_txn_rollback(e->txn);
-        e->res.created = c0;
-        e->res.merged = m0;
-        e->res.dropped = d0;
-        return rc;
-    }
+    if (rc) return rc; /* the caller abandons the whole group: c360_engine_abort() */
     if (accepted) *accepted = acc;
     if (dups) *dups = dd;
     c360_count(&e->m->profiles_created, e->res.created - c0);
@@ -128,10 +149,24 @@ int c360_engine_apply(c360_engine *e, c360_event *evs, int n, int *accepted, int
     return 0;
 }
 
+void c360_engine_abort(c360_engine *e)
+{
+    c360_txn_clear(e->txn);
+    c360_state_reset(e->st);
+    init_resolver(e, e->res.rules);   /* reload the sequence */
+}
+
 int c360_engine_commit(c360_engine *e, int sync, char *err, size_t errlen)
 {
     int64_t t0 = c360_monotonic_ns();
+    c360_state_flush(e->st, e->txn);
     int rc = c360_txn_commit(e->txn, sync, err, errlen);
+    if (rc) {
+        c360_state_reset(e->st);
+        init_resolver(e, e->res.rules);
+    } else {
+        c360_state_trim(e->st);
+    }
     c360_hist_observe(&e->m->commit_latency, (c360_monotonic_ns() - t0) / 1000);
     c360_count(&e->m->commits, 1);
     return rc;
@@ -163,12 +198,16 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&e->mu);
         atomic_fetch_sub(&e->m->queue_events, nev);
 
-        for (c360_job *j = group; j; j = j->next) {
-            j->status = c360_engine_apply(e, j->evs, j->n, &j->accepted, &j->duplicates);
-            if (j->status) LOG_WARN("job failed", "\"events\":%d,\"code\":\"%s\"", j->n, c360_err_name(j->status));
+        int failed = 0;
+        for (c360_job *j = group; j && !failed; j = j->next) {
+            failed = c360_engine_apply(e, j->evs, j->n, &j->accepted, &j->duplicates);
+            if (failed) LOG_ERROR("apply failed; the group is abandoned", "\"code\":\"%s\"", c360_err_name(failed));
         }
         char err[256];
-        if (c360_engine_commit(e, (int)e->cfg->sync, err, sizeof err)) {
+        if (failed) {
+            c360_engine_abort(e);
+            for (c360_job *j = group; j; j = j->next) j->status = C360_EUNAVAIL;
+        } else if (c360_engine_commit(e, (int)e->cfg->sync, err, sizeof err)) {
             LOG_ERROR("commit failed", "\"error\":\"%s\"", err);
             for (c360_job *j = group; j; j = j->next)
                 if (!j->status) j->status = C360_EUNAVAIL;

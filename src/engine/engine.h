@@ -2,8 +2,10 @@
  *
  * Threads: sources (HTTP loops, the loader) submit jobs from any thread; one writer thread owns
  * every state change. It takes all queued jobs at once, applies their events into one
- * transaction (each job inside a savepoint, so a failing job leaves no trace), commits once with
- * an fsync of the WAL, and only then calls each job's `done` callback. So an acknowledgement
+ * transaction plus the in-memory working set (state.h), commits once with an fsync of the WAL,
+ * and only then calls each job's `done` callback. If anything in the group fails (a store
+ * error), the whole group is abandoned - nothing of it is written or kept in memory - and every
+ * job in it is answered 503, so a retry is always safe. So an acknowledgement
  * always means durable, and one fsync is shared by every request that arrived meanwhile.
  * Back-pressure: submit refuses (C360_EBUSY) when queue_max_events are already waiting.
  * Single ownership of writes also makes identity resolution race-free without locks. */
@@ -40,6 +42,7 @@ void c360_engine_free(c360_engine *e);
 /* Synchronous use without the thread (c360 load): apply into the open transaction, then commit. */
 int c360_engine_apply(c360_engine *e, c360_event *evs, int n, int *accepted, int *dups);
 int c360_engine_commit(c360_engine *e, int sync, char *err, size_t errlen);
+void c360_engine_abort(c360_engine *e);   /* forget everything applied since the last commit */
 size_t c360_engine_pending_bytes(c360_engine *e);
 
 #endif

@@ -1,6 +1,7 @@
 /* resolve.c -- identity resolution and profile merging (algorithm in resolve.h). */
 #include "identity/resolve.h"
 #include "core/errors.h"
+#include "engine/state.h"
 #include "store/keys.h"
 #include "util/clock.h"
 #include "util/codec.h"
@@ -13,10 +14,11 @@
 
 #define MAX_CAND 16
 
-int c360_resolver_init(c360_resolver *r, c360_store *s, const c360_id_rules *rules)
+int c360_resolver_init(c360_resolver *r, c360_store *s, c360_state *st, const c360_id_rules *rules)
 {
     memset(r, 0, sizeof *r);
     r->store = s;
+    r->st = st;
     r->rules = rules;
     r->secret = c360_store_secret(s);
     r->partitions = c360_store_partitions(s);
@@ -28,12 +30,12 @@ int c360_resolver_init(c360_resolver *r, c360_store *s, const c360_id_rules *rul
     return f < 0 ? -1 : 0;
 }
 
-int c360_load_profile(c360_store *s, c360_txn *txn, uint64_t pid, c360_profile *p)
+int c360_load_profile(c360_store *s, uint64_t pid, c360_profile *p)
 {
     c360_key k;
     c360_key_record(&k, pid);
     strbuf v = STRBUF_INIT;
-    int f = txn ? c360_txn_get(txn, k.b, k.n, &v) : c360_store_get(s, k.b, k.n, &v);
+    int f = c360_store_get(s, k.b, k.n, &v);
     if (f == 1 && c360_profile_decode(p, v.buf, v.len) != 0) {
         LOG_ERROR("corrupt profile record", "\"pid\":\"%016llx\"", (unsigned long long)pid);
         f = -1;
@@ -52,27 +54,18 @@ void c360_put_profile(c360_txn *txn, const c360_profile *p)
     sb_release(&v);
 }
 
-static int index_get(c360_txn *txn, c360_store *s, const unsigned char h[16], uint64_t *pid)
+static int index_get(c360_store *s, const unsigned char h[16], uint64_t *pid)
 {
     c360_key k;
     c360_key_ident(&k, h);
     strbuf v = STRBUF_INIT;
-    int f = txn ? c360_txn_get(txn, k.b, k.n, &v) : c360_store_get(s, k.b, k.n, &v);
+    int f = c360_store_get(s, k.b, k.n, &v);
     if (f == 1) {
         if (v.len != 8) f = -1;
         else *pid = c360_get_u64be((unsigned char *)v.buf);
     }
     sb_release(&v);
     return f;
-}
-
-static void index_put(c360_txn *txn, const unsigned char h[16], uint64_t pid)
-{
-    c360_key k;
-    unsigned char v[8];
-    c360_key_ident(&k, h);
-    c360_put_u64be(v, pid);
-    c360_txn_put(txn, k.b, k.n, v, 8);
 }
 
 uint64_t c360_resolve_redirect(c360_store *s, uint64_t pid)
@@ -100,7 +93,7 @@ int c360_lookup_ident(c360_store *s, const c360_id_rules *rules, const char *typ
     }
     id.value = v.buf;
     c360_id_hash(&id, c360_store_secret(s));
-    int f = index_get(NULL, s, id.hash, pid);
+    int f = index_get(s, id.hash, pid);
     sb_release(&v);
     return f;
 }
@@ -173,7 +166,7 @@ static int absorb(c360_resolver *r, c360_txn *txn, c360_profile *surv, c360_prof
     c360_key lo, hi, nk;
     /* events: same suffix (time + message hash) under the survivor */
     c360_key_range(&lo, &hi, loser->pid, C360_SUB_EVENT);
-    c360_iter *it = c360_iter_new(r->store, txn, lo.b, lo.n, hi.b, hi.n);
+    c360_iter *it = c360_iter_new(r->store, lo.b, lo.n, hi.b, hi.n);
     strbuf keys = STRBUF_INIT;
     for (c360_iter_first(it); c360_iter_valid(it); c360_iter_next(it)) {
         size_t kl, vl;
@@ -196,7 +189,7 @@ static int absorb(c360_resolver *r, c360_txn *txn, c360_profile *surv, c360_prof
     /* merge records: renumbered into the survivor's sequence */
     strbuf mrec = STRBUF_INIT;
     c360_key_range(&lo, &hi, loser->pid, C360_SUB_MERGE);
-    it = c360_iter_new(r->store, txn, lo.b, lo.n, hi.b, hi.n);
+    it = c360_iter_new(r->store, lo.b, lo.n, hi.b, hi.n);
     for (c360_iter_first(it); c360_iter_valid(it); c360_iter_next(it)) {
         size_t kl, vl;
         const char *k = c360_iter_key(it, &kl);
@@ -242,7 +235,7 @@ static int absorb(c360_resolver *r, c360_txn *txn, c360_profile *surv, c360_prof
         snprintf(id.type, sizeof id.type, "%s", loser->ids[i].type);
         id.value = loser->ids[i].value;
         c360_id_hash(&id, r->secret);
-        index_put(txn, id.hash, surv->pid);
+        c360_state_index_put(r->st, id.hash, surv->pid);
     }
     /* redirects for the loser and everything it had absorbed */
     unsigned char sv[8];
@@ -253,9 +246,8 @@ static int absorb(c360_resolver *r, c360_txn *txn, c360_profile *surv, c360_prof
         c360_key_redirect(&nk, loser->merged[i]);
         c360_txn_put(txn, nk.b, nk.n, sv, 8);
     }
-    c360_key_record(&nk, loser->pid);
-    c360_txn_del(txn, nk.b, nk.n);
     c360_profile_absorb(surv, loser);
+    c360_state_profile_delete(r->st, loser->pid);   /* frees *loser */
     return 0;
 }
 
@@ -265,7 +257,7 @@ static int older(const c360_profile *a, const c360_profile *b)
     return a->pid < b->pid;
 }
 
-int c360_resolve(c360_resolver *r, c360_txn *txn, c360_event *ev, int64_t now, c360_profile *out)
+int c360_resolve(c360_resolver *r, c360_txn *txn, c360_event *ev, int64_t now, c360_profile **out)
 {
     const c360_id_rules *rules = r->rules;
     /* alias: previousId is a user_id if one exists, else an anonymous_id */
@@ -276,7 +268,9 @@ int c360_resolve(c360_resolver *r, c360_txn *txn, c360_event *ev, int64_t now, c
         prev.value = ev->alias_prev;
         c360_id_hash(&prev, r->secret);
         uint64_t tmp;
-        if (index_get(txn, r->store, prev.hash, &tmp) != 1) {
+        int f = c360_state_index_get(r->st, prev.hash, &tmp);
+        if (f < 0) return C360_ESTORE;
+        if (f == 0) {
             strcpy(prev.type, "anonymous_id");
             c360_id_hash(&prev, r->secret);
         }
@@ -294,38 +288,35 @@ int c360_resolve(c360_resolver *r, c360_txn *txn, c360_event *ev, int64_t now, c
 
     int n = ev->nids;
     uint64_t *pids = xcalloc((size_t)n, sizeof *pids);
-    for (int i = 0; i < n; i++) {
-        int f = index_get(txn, r->store, ev->ids[i].hash, &pids[i]);
-        if (f < 0) { free(pids); return C360_ESTORE; }
-        if (f == 0) pids[i] = 0;
-    }
-    c360_profile cand[MAX_CAND];
-    int ncand = 0;
     int *accepted = xcalloc((size_t)n, sizeof *accepted);
+    c360_profile *cand[MAX_CAND];
+    int ncand = 0, rc = 0;
     idset set = {0};
-    int rc = 0;
     uint64_t merges_in_set = 0;
     for (int i = 0; i < n; i++) {
+        int f = c360_state_index_get(r->st, ev->ids[i].hash, &pids[i]);
+        if (f < 0) { rc = C360_ESTORE; goto done; }
+        if (f == 0) pids[i] = 0;
+    }
+    for (int i = 0; i < n; i++) {
         const char *reason = NULL;
-        int have = -1;
-        for (int c = 0; c < ncand; c++)
-            if (cand[c].pid == pids[i]) have = c;
-        idset trial = set;
-        trial.v = NULL;
-        trial.cap = trial.n = 0;
+        int have = 0;
+        for (int c = 0; c < ncand; c++) have |= cand[c]->pid == pids[i];
+        idset trial = {0};
         for (int k = 0; k < set.n; k++) idset_add(&trial, set.v[k].type, set.v[k].value);
-        c360_profile extra;
-        int loaded = 0;
-        if (pids[i] && have < 0) {
-            if (ncand == MAX_CAND) reason = "max_merges";
-            else {
-                int f = c360_load_profile(r->store, txn, pids[i], &extra);
-                if (f < 0) { rc = C360_ESTORE; free(trial.v); break; }
-                if (f == 0) pids[i] = 0; /* dangling index entry: treat as new */
-                else {
-                    loaded = 1;
-                    for (int k = 0; k < extra.nids; k++) idset_add(&trial, extra.ids[k].type, extra.ids[k].value);
-                    if (ncand > 0 && merges_in_set + (uint64_t)extra.nmerged + 1 > (uint64_t)rules->max_merges)
+        c360_profile *extra = NULL;
+        if (pids[i] && !have) {
+            if (ncand == MAX_CAND) {
+                reason = "max_merges";
+            } else {
+                int f = c360_state_profile(r->st, pids[i], &extra);
+                if (f < 0) { rc = C360_ESTORE; free(trial.v); goto done; }
+                if (f == 0) {
+                    pids[i] = 0; /* dangling index entry: the profile was erased; treat as new */
+                    extra = NULL;
+                } else {
+                    for (int k = 0; k < extra->nids; k++) idset_add(&trial, extra->ids[k].type, extra->ids[k].value);
+                    if (ncand > 0 && merges_in_set + (uint64_t)extra->nmerged + 1 > (uint64_t)rules->max_merges)
                         reason = "max_merges";
                 }
             }
@@ -333,7 +324,6 @@ int c360_resolve(c360_resolver *r, c360_txn *txn, c360_event *ev, int64_t now, c
         idset_add(&trial, ev->ids[i].type, ev->ids[i].value);
         if (!reason) reason = over_limit(rules, &trial);
         if (reason) {
-            if (loaded) c360_profile_release(&extra);
             free(trial.v);
             r->dropped++;
             accepted[i] = -1;
@@ -343,16 +333,12 @@ int c360_resolve(c360_resolver *r, c360_txn *txn, c360_event *ev, int64_t now, c
         free(set.v);
         set = trial;
         accepted[i] = 1;
-        if (loaded) {
-            if (ncand > 0) merges_in_set += (uint64_t)extra.nmerged + 1;
-            else merges_in_set = (uint64_t)extra.nmerged;
+        if (extra) {
+            merges_in_set = ncand > 0 ? merges_in_set + (uint64_t)extra->nmerged + 1 : (uint64_t)extra->nmerged;
             cand[ncand++] = extra;
         }
     }
-    free(set.v);
-    if (rc) goto done;
 
-    c360_profile *surv;
     if (ncand == 0) {
         /* new profile, in the partition of the strongest accepted identifier */
         int first = 0;
@@ -363,45 +349,43 @@ int c360_resolve(c360_resolver *r, c360_txn *txn, c360_event *ev, int64_t now, c
         unsigned char k[4] = {C360_K_META, 's', 'e', 'q'}, v[8];
         c360_put_u64be(v, r->next_seq);
         c360_txn_put(txn, k, 4, v, 8);
-        c360_profile_init(&cand[0], pid, now);
-        ncand = 1;
+        cand[ncand++] = c360_state_profile_new(r->st, pid, now);
         r->created++;
+    }
+    if (ncand > 1 && r->commit_pending && r->commit_pending(r->commit_arg)) {
+        /* a merge moves the loser's stored events: commit what this group wrote so far (no fsync;
+         * the group's final commit syncs it) so that the moves see every event */
+        rc = C360_ESTORE;
+        goto done;
     }
     int si = 0;
     for (int c = 1; c < ncand; c++)
-        if (older(&cand[c], &cand[si])) si = c;
-    surv = &cand[si];
+        if (older(cand[c], cand[si])) si = c;
+    c360_profile *surv = cand[si];
     for (int c = 0; c < ncand; c++) {
         if (c == si) continue;
         /* the identifiers of this event that pointed at the loser explain the merge */
         c360_id link[32];
         int nl = 0;
         for (int i = 0; i < n && nl < 32; i++)
-            if (accepted[i] == 1 && pids[i] == cand[c].pid) link[nl++] = ev->ids[i];
-        merge_record(txn, surv, "merge", now, ev, cand[c].pid, link, nl, NULL);
-        absorb(r, txn, surv, &cand[c]);
+            if (accepted[i] == 1 && pids[i] == cand[c]->pid) link[nl++] = ev->ids[i];
+        merge_record(txn, surv, "merge", now, ev, cand[c]->pid, link, nl, NULL);
+        absorb(r, txn, surv, cand[c]);
         r->merged++;
     }
     for (int i = 0; i < n; i++) {
         if (accepted[i] == 1) {
-            if (!c360_profile_has_ident(surv, ev->ids[i].type, ev->ids[i].value)) {
-                c360_profile_add_ident(surv, ev->ids[i].type, ev->ids[i].value, ev->ts);
-                index_put(txn, ev->ids[i].hash, surv->pid);
-            } else {
-                c360_profile_add_ident(surv, ev->ids[i].type, ev->ids[i].value, ev->ts); /* keeps min first_ts */
-                if (pids[i] != surv->pid) index_put(txn, ev->ids[i].hash, surv->pid);
-            }
+            c360_profile_add_ident(surv, ev->ids[i].type, ev->ids[i].value, ev->ts); /* keeps the earliest first_ts */
+            if (pids[i] != surv->pid) c360_state_index_put(r->st, ev->ids[i].hash, surv->pid);
         } else if (accepted[i] == -1) {
             merge_record(txn, surv, "dropped", now, ev, 0, &ev->ids[i], 1,
                          "linking it would exceed an identity limit (identity.limits, max_identities or max_merges)");
         }
     }
-    *out = *surv;
-    for (int c = 0; c < ncand; c++)
-        if (c != si) c360_profile_release(&cand[c]);
-    ncand = 0;
+    c360_state_profile_dirty(r->st, surv);
+    *out = surv;
 done:
-    for (int c = 0; c < ncand; c++) c360_profile_release(&cand[c]);
+    free(set.v);
     free(pids);
     free(accepted);
     return rc;

@@ -16,7 +16,9 @@
  *      smallest pid), which keeps its id. The others' events, merge records, identifiers and
  *      index entries move into the survivor's key range; each gets a redirect ('R') so its old
  *      id still resolves. Every merge is recorded ('P' pid 'M' seq): when, by which event, which
- *      profile, which identifiers - enough to explain it now and undo it later.
+ *      profile, which identifiers - enough to explain it now and undo it later. Before moving
+ *      anything the writer's pending group is committed (without fsync), so the moves read every
+ *      event from the store.
  */
 #ifndef C360_RESOLVE_H
 #define C360_RESOLVE_H
@@ -27,25 +29,31 @@
 #include "sources/event.h"
 #include "store/store.h"
 
+struct c360_state;
+
 typedef struct c360_resolver {
     c360_store *store;
+    struct c360_state *st;        /* the writer's working set (engine/state.h) */
     const c360_id_rules *rules;
     const unsigned char *secret;
     uint64_t next_seq;            /* next profile sequence number (persisted in 'Mseq') */
     int partitions;
+    int (*commit_pending)(void *arg);  /* writes the group so far to the store (set by the engine) */
+    void *commit_arg;
     /* counters for metrics, added to by each call */
     uint64_t created, merged, dropped;
 } c360_resolver;
 
-int c360_resolver_init(c360_resolver *r, c360_store *s, const c360_id_rules *rules);
-/* Resolves ev to a profile, performing creations and merges in txn. On success *out holds the
- * (decoded, possibly new) surviving profile, which the caller updates and writes back. */
-int c360_resolve(c360_resolver *r, c360_txn *txn, c360_event *ev, int64_t now, c360_profile *out);
+int c360_resolver_init(c360_resolver *r, c360_store *s, struct c360_state *st, const c360_id_rules *rules);
+/* Resolves ev to a profile, performing creations and merges (events and merge records move in
+ * txn; profiles and index entries change in the working set). On success *out points at the
+ * surviving profile inside the working set; the caller updates it and marks it dirty. */
+int c360_resolve(c360_resolver *r, c360_txn *txn, c360_event *ev, int64_t now, c360_profile **out);
 /* Follows redirects from a merged-away pid to its survivor (committed state). */
 uint64_t c360_resolve_redirect(c360_store *s, uint64_t pid);
 /* Looks up the pid of one identifier (committed state). 1 found, 0 not, -1 error. */
 int c360_lookup_ident(c360_store *s, const c360_id_rules *rules, const char *type, const char *value, uint64_t *pid);
-int c360_load_profile(c360_store *s, c360_txn *txn, uint64_t pid, c360_profile *p); /* 1, 0, -1 */
+int c360_load_profile(c360_store *s, uint64_t pid, c360_profile *p); /* 1, 0, -1 */
 void c360_put_profile(c360_txn *txn, const c360_profile *p);
 
 #endif

@@ -42,7 +42,7 @@ int c360_timeline_page(c360_store *s, uint64_t pid, int limit, const char *befor
             return C360_EPARAM;
         }
     }
-    c360_iter *it = c360_iter_new(s, NULL, lo.b, lo.n, hi.b, hi.n);
+    c360_iter *it = c360_iter_new(s, lo.b, lo.n, hi.b, hi.n);
     c360_iter_seek_before(it, start.b, start.n);
     sb_adds(out, "{\"events\":[");
     int n = 0;

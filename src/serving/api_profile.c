@@ -52,7 +52,7 @@ static void merges_json(c360_store *s, uint64_t pid, strbuf *out)
 {
     c360_key lo, hi;
     c360_key_range(&lo, &hi, pid, C360_SUB_MERGE);
-    c360_iter *it = c360_iter_new(s, NULL, lo.b, lo.n, hi.b, hi.n);
+    c360_iter *it = c360_iter_new(s, lo.b, lo.n, hi.b, hi.n);
     strbuf merges = STRBUF_INIT, dropped = STRBUF_INIT;
     for (c360_iter_first(it); c360_iter_valid(it); c360_iter_next(it)) {
         size_t vl;
@@ -87,7 +87,7 @@ int c360_api_profile(c360_call *c)
     c360_store *s = c->srv->d.store;
     if (wl == 0) {
         c360_profile p;
-        int f = c360_load_profile(s, NULL, pid, &p);
+        int f = c360_load_profile(s, pid, &p);
         if (f != 1) {
             c360_respond_error(c, f == 0 ? C360_ENOPROFILE : C360_ESTORE, f == 0 ? "profile was erased or merged" : "store read failed");
             goto done;
@@ -96,7 +96,7 @@ int c360_api_profile(c360_call *c)
         c360_profile_release(&p);
     } else if (wl == 10 && !memcmp(what, "identities", 10)) {
         c360_profile p;
-        int f = c360_load_profile(s, NULL, pid, &p);
+        int f = c360_load_profile(s, pid, &p);
         if (f != 1) {
             c360_respond_error(c, f == 0 ? C360_ENOPROFILE : C360_ESTORE, "profile not found");
             goto done;

@@ -317,6 +317,7 @@ static int parse_event(pctx *p, int obj, int forced_type, int batch_ctx, int bat
 
     /* stored JSON */
     strbuf *out = &ev->json;
+    sb_grow(out, (size_t)(j->tok[obj].end - j->tok[obj].start) + 160);
     sb_addc(out, '{');
     int first = 1;
     int k = obj + 1;

@@ -31,10 +31,47 @@ struct c360_store {
     _Atomic int64_t dedup_window_ms;
 };
 
+/* Operations are buffered and written in key order at commit: RocksDB's memtable skiplist
+ * inserts neighbouring keys much faster (it reuses the insert position), and a commit of a group
+ * touches keys all over the key space. Same-key operations keep their order (stable sort). */
+typedef struct { uint32_t koff, klen, voff, vlen; uint32_t seq; int del; } txn_op;
+
 struct c360_txn {
     c360_store *s;
-    rocksdb_writebatch_wi_t *wb;
+    rocksdb_writebatch_t *wb;
+    strbuf arena;        /* keys and values */
+    txn_op *ops;
+    size_t nops, cap;
 };
+
+static void txn_add(c360_txn *t, const void *k, size_t kl, const void *v, size_t vl, int del)
+{
+    if (t->nops == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 1024;
+        t->ops = xrealloc(t->ops, sizeof *t->ops * t->cap);
+    }
+    txn_op *o = &t->ops[t->nops];
+    o->koff = (uint32_t)t->arena.len;
+    o->klen = (uint32_t)kl;
+    sb_add(&t->arena, k, kl);
+    o->voff = (uint32_t)t->arena.len;
+    o->vlen = (uint32_t)vl;
+    if (vl) sb_add(&t->arena, v, vl);
+    o->seq = (uint32_t)t->nops;
+    o->del = del;
+    t->nops++;
+}
+
+static const char *sort_arena;
+static int op_cmp(const void *a, const void *b)
+{
+    const txn_op *x = a, *y = b;
+    size_t n = x->klen < y->klen ? x->klen : y->klen;
+    int c = memcmp(sort_arena + x->koff, sort_arena + y->koff, n);
+    if (c) return c;
+    if (x->klen != y->klen) return x->klen < y->klen ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
 
 struct c360_iter {
     rocksdb_iterator_t *it;
@@ -112,7 +149,7 @@ int c360_store_open(c360_store **out, const char *dir, const c360_store_opts *o,
     rocksdb_options_increase_parallelism(s->opts, 2);
     rocksdb_options_set_compression(s->opts, rocksdb_lz4_compression);
     rocksdb_options_set_bottommost_compression(s->opts, rocksdb_zstd_compression);
-    rocksdb_options_set_write_buffer_size(s->opts, 64 << 20);
+    rocksdb_options_set_write_buffer_size(s->opts, 32 << 20);
     rocksdb_options_set_max_write_buffer_number(s->opts, 4);
     rocksdb_options_set_target_file_size_base(s->opts, 64 << 20);
     rocksdb_options_set_max_bytes_for_level_base(s->opts, 256 << 20);
@@ -123,6 +160,8 @@ int c360_store_open(c360_store **out, const char *dir, const c360_store_opts *o,
     rocksdb_options_set_WAL_size_limit_MB(s->opts, 0);
     rocksdb_options_set_recycle_log_file_num(s->opts, 0); /* recycled WALs would keep old bytes */
     rocksdb_options_set_info_log_level(s->opts, 2 /* WARN */);
+    rocksdb_options_set_memtable_prefix_bloom_size_ratio(s->opts, 0.1);
+    rocksdb_options_set_memtable_whole_key_filtering(s->opts, 1);
     s->topts = rocksdb_block_based_options_create();
     s->cache = rocksdb_cache_create_lru((size_t)(o->block_cache_bytes > 0 ? o->block_cache_bytes : 64 << 20));
     rocksdb_block_based_options_set_block_cache(s->topts, s->cache);
@@ -293,67 +332,54 @@ c360_txn *c360_txn_new(c360_store *s)
 {
     c360_txn *t = xcalloc(1, sizeof *t);
     t->s = s;
-    t->wb = rocksdb_writebatch_wi_create(1 << 20, 1);
+    t->wb = rocksdb_writebatch_create();
+    sb_init(&t->arena);
     return t;
 }
 
 void c360_txn_free(c360_txn *t)
 {
     if (!t) return;
-    rocksdb_writebatch_wi_destroy(t->wb);
+    rocksdb_writebatch_destroy(t->wb);
+    sb_release(&t->arena);
+    free(t->ops);
     free(t);
 }
 
-int c360_txn_get(c360_txn *t, const void *k, size_t kl, strbuf *out)
+void c360_txn_put(c360_txn *t, const void *k, size_t kl, const void *v, size_t vl) { txn_add(t, k, kl, v, vl, 0); }
+void c360_txn_del(c360_txn *t, const void *k, size_t kl) { txn_add(t, k, kl, NULL, 0, 1); }
+int c360_txn_count(c360_txn *t) { return (int)t->nops; }
+size_t c360_txn_bytes(c360_txn *t) { return t->arena.len; }
+
+void c360_txn_clear(c360_txn *t)
 {
-    char *e = NULL;
-    size_t vl = 0;
-    char *v = rocksdb_writebatch_wi_get_from_batch_and_db(t->wb, t->s->db, t->s->ropts, k, kl, &vl, &e);
-    if (e) {
-        LOG_ERROR("store get failed", "\"error\":\"%s\"", e);
-        free(e);
-        return -1;
-    }
-    if (!v) return 0;
-    sb_reset(out);
-    sb_add(out, v, vl);
-    free(v);
-    return 1;
-}
-
-void c360_txn_put(c360_txn *t, const void *k, size_t kl, const void *v, size_t vl)
-{
-    rocksdb_writebatch_wi_put(t->wb, k, kl, v, vl);
-}
-
-void c360_txn_del(c360_txn *t, const void *k, size_t kl) { rocksdb_writebatch_wi_delete(t->wb, k, kl); }
-int c360_txn_count(c360_txn *t) { return rocksdb_writebatch_wi_count(t->wb); }
-
-size_t c360_txn_bytes(c360_txn *t)
-{
-    size_t n = 0;
-    rocksdb_writebatch_wi_data(t->wb, &n);
-    return n;
-}
-
-void c360_txn_savepoint(c360_txn *t) { rocksdb_writebatch_wi_set_save_point(t->wb); }
-
-void c360_txn_rollback(c360_txn *t)
-{
-    char *e = NULL;
-    rocksdb_writebatch_wi_rollback_to_save_point(t->wb, &e);
-    if (e) {
-        LOG_ERROR("rollback failed", "\"error\":\"%s\"", e);
-        free(e);
-    }
+    t->nops = 0;
+    sb_reset(&t->arena);
+    if (t->arena.cap > (64u << 20)) sb_release(&t->arena);
 }
 
 int c360_txn_commit(c360_txn *t, int sync, char *err, size_t errlen)
 {
     char *e = NULL;
-    if (c360_txn_count(t) > 0)
-        rocksdb_write_writebatch_wi(t->s->db, sync ? t->s->wopts_sync : t->s->wopts_nosync, t->wb, &e);
-    rocksdb_writebatch_wi_clear(t->wb);
+    if (t->nops > 0) {
+        /* the writer thread is the only committer, so the static sort context is safe */
+        sort_arena = t->arena.buf;
+        qsort(t->ops, t->nops, sizeof *t->ops, op_cmp);
+        for (size_t i = 0; i < t->nops; i++) {
+            const txn_op *o = &t->ops[i];
+            /* only the last operation on a key matters */
+            if (i + 1 < t->nops && o->klen == t->ops[i + 1].klen &&
+                !memcmp(t->arena.buf + o->koff, t->arena.buf + t->ops[i + 1].koff, o->klen))
+                continue;
+            if (o->del) rocksdb_writebatch_delete(t->wb, t->arena.buf + o->koff, o->klen);
+            else rocksdb_writebatch_put(t->wb, t->arena.buf + o->koff, o->klen, t->arena.buf + o->voff, o->vlen);
+        }
+        rocksdb_write(t->s->db, sync ? t->s->wopts_sync : t->s->wopts_nosync, t->wb, &e);
+        rocksdb_writebatch_clear(t->wb);
+    } else if (sync) {
+        rocksdb_flush_wal(t->s->db, 1, &e);
+    }
+    c360_txn_clear(t);
     if (e) {
         snprintf(err, errlen, "%s", e);
         free(e);
@@ -364,7 +390,7 @@ int c360_txn_commit(c360_txn *t, int sync, char *err, size_t errlen)
 
 /* ---- iteration ---- */
 
-c360_iter *c360_iter_new(c360_store *s, c360_txn *txn, const void *lo, size_t lol, const void *hi, size_t hil)
+c360_iter *c360_iter_new(c360_store *s, const void *lo, size_t lol, const void *hi, size_t hil)
 {
     c360_iter *it = xcalloc(1, sizeof *it);
     it->lo = xstrndup(lo, lol);
@@ -374,8 +400,7 @@ c360_iter *c360_iter_new(c360_store *s, c360_txn *txn, const void *lo, size_t lo
     it->ro = rocksdb_readoptions_create();
     rocksdb_readoptions_set_iterate_lower_bound(it->ro, it->lo, lol);
     rocksdb_readoptions_set_iterate_upper_bound(it->ro, it->hi, hil);
-    rocksdb_iterator_t *base = rocksdb_create_iterator(s->db, it->ro);
-    it->it = txn ? rocksdb_writebatch_wi_create_iterator_with_base(txn->wb, base) : base;
+    it->it = rocksdb_create_iterator(s->db, it->ro);
     return it;
 }
 
@@ -387,7 +412,7 @@ static int cmpkey(const char *a, size_t al, const char *b, size_t bl)
 
 int c360_iter_valid(c360_iter *it)
 {
-    /* bounds are checked here too: the batch part of a base+batch iterator ignores them */
+    /* bounds are enforced by RocksDB too; checking here keeps seek_before honest */
     if (!rocksdb_iter_valid(it->it)) return 0;
     size_t kl;
     const char *k = rocksdb_iter_key(it->it, &kl);

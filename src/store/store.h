@@ -2,8 +2,9 @@
  *
  * Threads: any thread may call c360_store_get and iterate (RocksDB is thread-safe for reads);
  * only the engine's writer thread builds and commits transactions (c360_txn). A transaction is a
- * RocksDB WriteBatchWithIndex: reads through it see its own uncommitted writes, and commit is
- * one atomic write; with sync it is on disk (fsynced WAL) before commit returns.
+ * RocksDB WriteBatch: write-only (the writer keeps what it needs to read back in its working set,
+ * engine/state.h), committed as one atomic write; with sync it is on disk (fsynced WAL) before
+ * commit returns, together with every earlier unsynced commit.
  * Background: a compaction filter removes expired dedup entries and, when retention is set,
  * events older than the retention period (their age is read from the key, see keys.h). */
 #ifndef C360_STORE_H
@@ -43,18 +44,16 @@ int c360_store_checkpoint(c360_store *s, const char *dir, char *err, size_t errl
 
 c360_txn *c360_txn_new(c360_store *s);
 void c360_txn_free(c360_txn *t);
-int c360_txn_get(c360_txn *t, const void *k, size_t kl, strbuf *out);  /* like c360_store_get */
 void c360_txn_put(c360_txn *t, const void *k, size_t kl, const void *v, size_t vl);
 void c360_txn_del(c360_txn *t, const void *k, size_t kl);
 int c360_txn_count(c360_txn *t);
 size_t c360_txn_bytes(c360_txn *t);
-void c360_txn_savepoint(c360_txn *t);
-void c360_txn_rollback(c360_txn *t);   /* to the last savepoint */
+void c360_txn_clear(c360_txn *t);
 /* 0 or -1 with err; the transaction is cleared either way. */
 int c360_txn_commit(c360_txn *t, int sync, char *err, size_t errlen);
 
-/* Iterates [lo, hi) of the store, through txn (may be NULL) to see its uncommitted writes. */
-c360_iter *c360_iter_new(c360_store *s, c360_txn *txn, const void *lo, size_t lol, const void *hi, size_t hil);
+/* Iterates [lo, hi) of the committed store. */
+c360_iter *c360_iter_new(c360_store *s, const void *lo, size_t lol, const void *hi, size_t hil);
 void c360_iter_first(c360_iter *it);
 void c360_iter_last(c360_iter *it);
 void c360_iter_seek(c360_iter *it, const void *k, size_t kl);       /* first key >= k */

@@ -1,0 +1,274 @@
+/* state.c -- the writer's in-memory working set (see state.h). Hash tables are uthash. */
+#include "engine/state.h"
+#include "identity/resolve.h"
+#include "store/keys.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <uthash.h>
+
+typedef struct pent {
+    uint64_t pid;
+    c360_profile p;
+    int present;     /* 0: known absent/deleted */
+    int dirty;
+    UT_hash_handle hh;
+} pent;
+
+typedef struct ient {
+    unsigned char h[16];
+    uint64_t pid;
+    int dirty;
+    UT_hash_handle hh;
+} ient;
+
+typedef struct ment {
+    unsigned char h[16];
+    UT_hash_handle hh;
+} ment;
+
+struct c360_state {
+    c360_store *store;
+    size_t capacity;
+    pent *profiles;
+    ient *index;
+    ment *msgs;
+    size_t nprofiles, nindex;
+    pent **dirty_p;          /* entries with dirty set, so a flush touches only those */
+    size_t ndirty_p, capdirty_p;
+    ient **dirty_i;
+    size_t ndirty_i, capdirty_i;
+};
+
+static void mark_p(c360_state *st, pent *e)
+{
+    if (e->dirty) return;
+    e->dirty = 1;
+    if (st->ndirty_p == st->capdirty_p) {
+        st->capdirty_p = st->capdirty_p ? st->capdirty_p * 2 : 256;
+        st->dirty_p = xrealloc(st->dirty_p, sizeof *st->dirty_p * st->capdirty_p);
+    }
+    st->dirty_p[st->ndirty_p++] = e;
+}
+
+static void mark_i(c360_state *st, ient *e)
+{
+    if (e->dirty) return;
+    e->dirty = 1;
+    if (st->ndirty_i == st->capdirty_i) {
+        st->capdirty_i = st->capdirty_i ? st->capdirty_i * 2 : 256;
+        st->dirty_i = xrealloc(st->dirty_i, sizeof *st->dirty_i * st->capdirty_i);
+    }
+    st->dirty_i[st->ndirty_i++] = e;
+}
+
+c360_state *c360_state_new(c360_store *s, size_t capacity)
+{
+    c360_state *st = xcalloc(1, sizeof *st);
+    st->store = s;
+    st->capacity = capacity ? capacity : 100000;
+    return st;
+}
+
+static void drop_profiles(c360_state *st, int only_clean)
+{
+    pent *e, *tmp;
+    HASH_ITER(hh, st->profiles, e, tmp) {
+        if (only_clean && e->dirty) continue;
+        HASH_DEL(st->profiles, e);
+        if (e->present) c360_profile_release(&e->p);
+        free(e);
+        st->nprofiles--;
+    }
+}
+
+static void drop_index(c360_state *st, int only_clean)
+{
+    ient *e, *tmp;
+    HASH_ITER(hh, st->index, e, tmp) {
+        if (only_clean && e->dirty) continue;
+        HASH_DEL(st->index, e);
+        free(e);
+        st->nindex--;
+    }
+}
+
+static void drop_msgs(c360_state *st)
+{
+    ment *e, *tmp;
+    HASH_ITER(hh, st->msgs, e, tmp) {
+        HASH_DEL(st->msgs, e);
+        free(e);
+    }
+}
+
+void c360_state_reset(c360_state *st)
+{
+    drop_profiles(st, 0);
+    drop_index(st, 0);
+    drop_msgs(st);
+    st->ndirty_p = st->ndirty_i = 0;
+}
+
+void c360_state_free(c360_state *st)
+{
+    if (!st) return;
+    c360_state_reset(st);
+    free(st->dirty_p);
+    free(st->dirty_i);
+    free(st);
+}
+
+size_t c360_state_profiles(const c360_state *st) { return st->nprofiles; }
+
+int c360_state_profile(c360_state *st, uint64_t pid, c360_profile **out)
+{
+    pent *e;
+    HASH_FIND(hh, st->profiles, &pid, sizeof pid, e);
+    if (!e) {
+        e = xcalloc(1, sizeof *e);
+        e->pid = pid;
+        int f = c360_load_profile(st->store, pid, &e->p);
+        if (f < 0) {
+            free(e);
+            return -1;
+        }
+        e->present = f == 1;
+        HASH_ADD(hh, st->profiles, pid, sizeof pid, e);
+        st->nprofiles++;
+    }
+    if (!e->present) return 0;
+    *out = &e->p;
+    return 1;
+}
+
+c360_profile *c360_state_profile_new(c360_state *st, uint64_t pid, int64_t created_ms)
+{
+    pent *e;
+    HASH_FIND(hh, st->profiles, &pid, sizeof pid, e);
+    if (!e) {
+        e = xcalloc(1, sizeof *e);
+        e->pid = pid;
+        HASH_ADD(hh, st->profiles, pid, sizeof pid, e);
+        st->nprofiles++;
+    } else if (e->present) {
+        c360_profile_release(&e->p);
+    }
+    c360_profile_init(&e->p, pid, created_ms);
+    e->present = 1;
+    mark_p(st, e);
+    return &e->p;
+}
+
+void c360_state_profile_dirty(c360_state *st, c360_profile *p)
+{
+    mark_p(st, (pent *)((char *)p - offsetof(pent, p)));
+}
+
+void c360_state_profile_delete(c360_state *st, uint64_t pid)
+{
+    pent *e;
+    HASH_FIND(hh, st->profiles, &pid, sizeof pid, e);
+    if (!e) {
+        e = xcalloc(1, sizeof *e);
+        e->pid = pid;
+        HASH_ADD(hh, st->profiles, pid, sizeof pid, e);
+        st->nprofiles++;
+    } else if (e->present) {
+        c360_profile_release(&e->p);
+    }
+    e->present = 0;
+    mark_p(st, e);
+}
+
+int c360_state_index_get(c360_state *st, const unsigned char h[16], uint64_t *pid)
+{
+    ient *e;
+    HASH_FIND(hh, st->index, h, 16, e);
+    if (e) {
+        if (!e->pid) return 0;
+        *pid = e->pid;
+        return 1;
+    }
+    c360_key k;
+    c360_key_ident(&k, h);
+    strbuf v = STRBUF_INIT;
+    int f = c360_store_get(st->store, k.b, k.n, &v);
+    if (f < 0) {
+        sb_release(&v);
+        return -1;
+    }
+    e = xcalloc(1, sizeof *e);
+    memcpy(e->h, h, 16);
+    e->pid = (f == 1 && v.len == 8) ? c360_get_u64be((unsigned char *)v.buf) : 0;
+    sb_release(&v);
+    HASH_ADD(hh, st->index, h, 16, e);
+    st->nindex++;
+    if (!e->pid) return 0;
+    *pid = e->pid;
+    return 1;
+}
+
+void c360_state_index_put(c360_state *st, const unsigned char h[16], uint64_t pid)
+{
+    ient *e;
+    HASH_FIND(hh, st->index, h, 16, e);
+    if (!e) {
+        e = xcalloc(1, sizeof *e);
+        memcpy(e->h, h, 16);
+        HASH_ADD(hh, st->index, h, 16, e);
+        st->nindex++;
+    }
+    e->pid = pid;
+    mark_i(st, e);
+}
+
+int c360_state_seen_msg(c360_state *st, const unsigned char h[16])
+{
+    ment *e;
+    HASH_FIND(hh, st->msgs, h, 16, e);
+    return e != NULL;
+}
+
+void c360_state_add_msg(c360_state *st, const unsigned char h[16])
+{
+    ment *e = xcalloc(1, sizeof *e);
+    memcpy(e->h, h, 16);
+    HASH_ADD(hh, st->msgs, h, 16, e);
+}
+
+void c360_state_flush(c360_state *st, c360_txn *txn)
+{
+    strbuf v = STRBUF_INIT;
+    for (size_t i = 0; i < st->ndirty_p; i++) {
+        pent *e = st->dirty_p[i];
+        c360_key k;
+        c360_key_record(&k, e->pid);
+        if (e->present) {
+            sb_reset(&v);
+            c360_profile_encode(&e->p, &v);
+            c360_txn_put(txn, k.b, k.n, v.buf, v.len);
+        } else {
+            c360_txn_del(txn, k.b, k.n);
+        }
+        e->dirty = 0;
+    }
+    sb_release(&v);
+    for (size_t i = 0; i < st->ndirty_i; i++) {
+        ient *e = st->dirty_i[i];
+        c360_key k;
+        c360_key_ident(&k, e->h);
+        unsigned char pv[8];
+        c360_put_u64be(pv, e->pid);
+        c360_txn_put(txn, k.b, k.n, pv, 8);
+        e->dirty = 0;
+    }
+    st->ndirty_p = st->ndirty_i = 0;
+    drop_msgs(st);
+}
+
+void c360_state_trim(c360_state *st)
+{
+    if (st->nprofiles > st->capacity) drop_profiles(st, 1);
+    if (st->nindex > st->capacity * 4) drop_index(st, 1);
+}
