@@ -375,7 +375,7 @@ int c360_resolve(c360_resolver *r, c360_txn *txn, c360_event *ev, int64_t now, c
     }
     for (int i = 0; i < n; i++) {
         if (accepted[i] == 1) {
-            c360_profile_add_ident(surv, ev->ids[i].type, ev->ids[i].value, ev->ts); /* keeps the earliest first_ts */
+            c360_profile_add_ident(surv, ev->ids[i].type, ev->ids[i].value, ev->ts, ev->message_id); /* keeps the earliest */
             if (pids[i] != surv->pid) c360_state_index_put(r->st, ev->ids[i].hash, surv->pid);
         } else if (accepted[i] == -1) {
             merge_record(txn, surv, "dropped", now, ev, 0, &ev->ids[i], 1,

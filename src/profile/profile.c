@@ -22,7 +22,7 @@ void c360_profile_init(c360_profile *p, uint64_t pid, int64_t created_ms)
 
 void c360_profile_release(c360_profile *p)
 {
-    for (int i = 0; i < p->nids; i++) { free(p->ids[i].type); free(p->ids[i].value); }
+    for (int i = 0; i < p->nids; i++) { free(p->ids[i].type); free(p->ids[i].value); free(p->ids[i].event); }
     for (int i = 0; i < p->ntraits; i++) { free(p->traits[i].key); free(p->traits[i].json); }
     for (int i = 0; i < p->nby_type; i++) free(p->by_type[i].name);
     for (int i = 0; i < p->nby_event; i++) free(p->by_event[i].name);
@@ -44,6 +44,7 @@ void c360_profile_encode(const c360_profile *p, strbuf *out)
         c360_put_bytes(out, p->ids[i].type, strlen(p->ids[i].type));
         c360_put_bytes(out, p->ids[i].value, strlen(p->ids[i].value));
         c360_put_svarint(out, p->ids[i].first_ts);
+        c360_put_bytes(out, p->ids[i].event, strlen(p->ids[i].event));
     }
     c360_put_uvarint(out, (uint64_t)p->ntraits);
     for (int i = 0; i < p->ntraits; i++) {
@@ -90,6 +91,7 @@ int c360_profile_decode(c360_profile *p, const void *buf, size_t n)
         p->ids[i].type = c360_get_str(&c);
         p->ids[i].value = c360_get_str(&c);
         p->ids[i].first_ts = c360_get_svarint(&c);
+        p->ids[i].event = c360_get_str(&c);
     }
     k = get_count(&c, n);
     p->traits = xcalloc((size_t)k, sizeof *p->traits);
@@ -134,16 +136,22 @@ int c360_profile_count_type(const c360_profile *p, const char *type)
     return n;
 }
 
-void c360_profile_add_ident(c360_profile *p, const char *type, const char *value, int64_t ts)
+void c360_profile_add_ident(c360_profile *p, const char *type, const char *value, int64_t ts, const char *event)
 {
     for (int i = 0; i < p->nids; i++)
         if (!strcmp(p->ids[i].type, type) && !strcmp(p->ids[i].value, value)) {
-            if (ts < p->ids[i].first_ts) p->ids[i].first_ts = ts;
+            /* earliest event wins; equal times are broken by the messageId, so order-independent */
+            if (ts < p->ids[i].first_ts || (ts == p->ids[i].first_ts && strcmp(event, p->ids[i].event) < 0)) {
+                p->ids[i].first_ts = ts;
+                free(p->ids[i].event);
+                p->ids[i].event = xstrdup(event);
+            }
             return;
         }
     p->ids = xrealloc(p->ids, sizeof *p->ids * (size_t)(p->nids + 1));
     p->ids[p->nids].type = xstrdup(type);
     p->ids[p->nids].value = xstrdup(value);
+    p->ids[p->nids].event = xstrdup(event);
     p->ids[p->nids].first_ts = ts;
     p->nids++;
 }
@@ -203,7 +211,7 @@ void c360_profile_seen(c360_profile *p, int64_t ts)
 
 void c360_profile_absorb(c360_profile *p, const c360_profile *l)
 {
-    for (int i = 0; i < l->nids; i++) c360_profile_add_ident(p, l->ids[i].type, l->ids[i].value, l->ids[i].first_ts);
+    for (int i = 0; i < l->nids; i++) c360_profile_add_ident(p, l->ids[i].type, l->ids[i].value, l->ids[i].first_ts, l->ids[i].event);
     for (int i = 0; i < l->ntraits; i++)
         c360_profile_set_trait(p, l->traits[i].key, strlen(l->traits[i].key), l->traits[i].json,
                                strlen(l->traits[i].json), l->traits[i].ts);
@@ -274,6 +282,8 @@ void c360_profile_to_json(const c360_profile *p, strbuf *out)
         c360_json_put_cstr(out, p->ids[i].value);
         sb_adds(out, ",\"first_seen\":");
         put_time(out, p->ids[i].first_ts);
+        sb_adds(out, ",\"event\":");
+        c360_json_put_cstr(out, p->ids[i].event);
         sb_addc(out, '}');
     }
     sb_adds(out, "],\"traits\":{");

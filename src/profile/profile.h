@@ -12,7 +12,7 @@
  *   last_seen        svarint                        max event time
  *   total            uvarint                        stored events
  *   merge_seq        uvarint                        next merge-record sequence number
- *   ids              n, then (type, value, first_ts)
+ *   ids              n, then (type, value, first_ts, event)  event = messageId that first carried it
  *   traits           n, then (key, json, ts)        last write wins by event time
  *   by_type          n, then (name, count)
  *   by_event         n, then (name, count)
@@ -28,7 +28,7 @@
 #include <stdint.h>
 #include "util/strbuf.h"
 
-typedef struct { char *type, *value; int64_t first_ts; } c360_pid_ident;
+typedef struct { char *type, *value, *event; int64_t first_ts; } c360_pid_ident;
 typedef struct { char *key, *json; int64_t ts; } c360_trait;
 typedef struct { char *name; uint64_t n; } c360_counter;
 
@@ -50,7 +50,8 @@ int c360_profile_decode(c360_profile *p, const void *buf, size_t n);   /* 0 or -
 
 int c360_profile_has_ident(const c360_profile *p, const char *type, const char *value);
 int c360_profile_count_type(const c360_profile *p, const char *type);
-void c360_profile_add_ident(c360_profile *p, const char *type, const char *value, int64_t ts);
+/* Adds an identifier (or moves its first_ts/event earlier if this event is older). */
+void c360_profile_add_ident(c360_profile *p, const char *type, const char *value, int64_t ts, const char *event);
 /* Sets trait key to json if ts is newer (see header). Returns 1 if changed. */
 int c360_profile_set_trait(c360_profile *p, const char *key, size_t klen, const char *json, size_t jlen, int64_t ts);
 void c360_profile_count(c360_profile *p, const char *type, const char *event_name);

@@ -111,7 +111,9 @@ int c360_api_profile(c360_call *c)
             c360_json_put_cstr(&out, p.ids[i].type);
             sb_adds(&out, ",\"value\":");
             c360_json_put_cstr(&out, p.ids[i].value);
-            sb_addf(&out, ",\"first_seen\":\"%s\"}", ts);
+            sb_addf(&out, ",\"first_seen\":\"%s\",\"event\":", ts);
+            c360_json_put_cstr(&out, p.ids[i].event);
+            sb_addc(&out, '}');
         }
         sb_adds(&out, "]}");
         c360_profile_release(&p);

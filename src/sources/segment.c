@@ -154,6 +154,18 @@ static int is_server_field(const c360_json *j, int key)
            c360_json_streq(j, key, "writeKey");
 }
 
+/* 1 if the JSON text holds an escaped NUL (\u0000) in any string. Names, identifiers and keys
+ * are C strings inside c360, so such events are refused rather than silently cut short. */
+static int has_escaped_nul(const char *s, size_t n)
+{
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (s[i] != '\\') continue;
+        if (s[i + 1] == 'u' && i + 5 < n && !memcmp(s + i + 2, "0000", 4)) return 1;
+        i++; /* skip the escaped character */
+    }
+    return 0;
+}
+
 /* Builds ev from the event object at token `obj`. batch_ctx/batch_int: tokens of the batch's
  * top-level context/integrations (or -1). */
 static int parse_event(pctx *p, int obj, int forced_type, int batch_ctx, int batch_int, int64_t received_ms)
@@ -171,6 +183,8 @@ static int parse_event(pctx *p, int obj, int forced_type, int batch_ctx, int bat
         if (type < 0) return fail(p, C360_EEVENT, "field '%s' must be one of identify, track, page, screen, group, alias", "type");
     }
     ev->type = (c360_ev_type)type;
+    if (has_escaped_nul(j->src + j->tok[obj].start, (size_t)(j->tok[obj].end - j->tok[obj].start)))
+        return fail(p, C360_EEVENT, "%s", "strings must not contain the NUL character (\\u0000)");
     int rc;
     int t_ctx = c360_json_get(j, obj, "context");
     int t_props = c360_json_get(j, obj, "properties");

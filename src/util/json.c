@@ -89,6 +89,28 @@ static int validate(const c360_json *j, int i, int depth, int *bad_off)
     }
 }
 
+/* jsmn finds a container's parent by walking back over the tokens, which is quadratic in the
+ * nesting depth; a linear pre-scan refuses deep documents before jsmn sees them. */
+#define MAX_DEPTH 64
+static int too_deep(const char *s, size_t n, size_t *at)
+{
+    int depth = 0, in_str = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (in_str) {
+            if (c == '\\') i++;
+            else if (c == '"') in_str = 0;
+        } else if (c == '"') {
+            in_str = 1;
+        } else if (c == '{' || c == '[') {
+            if (++depth > MAX_DEPTH) { *at = i; return 1; }
+        } else if (c == '}' || c == ']') {
+            depth--;
+        }
+    }
+    return 0;
+}
+
 int c360_json_parse(c360_json *j, const char *src, size_t len, char *err, size_t errlen)
 {
     jsmn_parser p;
@@ -98,6 +120,11 @@ int c360_json_parse(c360_json *j, const char *src, size_t len, char *err, size_t
     j->ntok = 0;
     if (len > (size_t)INT32_MAX / 2) {
         snprintf(err, errlen, "document too large");
+        return -1;
+    }
+    size_t deep_at;
+    if (too_deep(src, len, &deep_at)) {
+        snprintf(err, errlen, "JSON nested deeper than %d levels at byte %zu", MAX_DEPTH, deep_at);
         return -1;
     }
     if (!j->cap) {

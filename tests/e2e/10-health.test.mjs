@@ -1,0 +1,92 @@
+// Health, readiness and metrics endpoints.
+import assert from 'node:assert/strict';
+import { useServer, assertCleanExit, WRITE_KEY } from './lib/server.mjs';
+import { assertAccepted, assertError, parseProm, metricSum, messageId, uid } from './lib/api.mjs';
+
+const fx = useServer();
+
+async function metrics(srv) {
+  const res = await srv.get('/metrics');
+  assert.equal(res.status, 200, `GET /metrics with the admin key: HTTP ${res.status} ${res.text}`);
+  return { text: res.text, prom: parseProm(res.text), res };
+}
+
+fx.test('/healthz is 200 {"status":"ok"} without auth', async (srv) => {
+  const res = await srv.get('/healthz', { key: null });
+  assert.equal(res.status, 200, res.text);
+  assert.deepEqual(res.json, { status: 'ok' });
+});
+
+fx.test('/readyz is 200 without auth', async (srv) => {
+  const res = await srv.get('/readyz', { key: null });
+  assert.equal(res.status, 200, res.text);
+});
+
+fx.test('/metrics: 401 without a key, 401 with an unknown key, 403 with the write key', async (srv) => {
+  assertError(await srv.get('/metrics', { key: null }), 401, 'unauthorized', 'no key');
+  assertError(await srv.get('/metrics', { key: 'nope' }), 401, 'unauthorized', 'unknown key');
+  assertError(await srv.get('/metrics', { key: WRITE_KEY }), 403, 'forbidden', 'write key');
+});
+
+fx.test('/metrics with the admin key is Prometheus text with the documented metrics', async (srv) => {
+  // Make at least one request that the duration histogram can record.
+  await srv.get('/healthz');
+  const { text, prom, res } = await metrics(srv);
+  assert.match(res.headers.get('content-type') || '', /^text\/plain/, 'Prometheus text content type');
+  assert.match(text, /^c360_events_accepted_total(\{[^}]*\})? \S+/m, 'c360_events_accepted_total sample');
+  assert.match(text, /^c360_store_size_bytes(\{[^}]*\})? \S+/m, 'c360_store_size_bytes sample');
+  assert.match(text, /^c360_http_request_duration_seconds_bucket\{/m, 'histogram _bucket{ lines');
+  assert.match(text, /^c360_http_request_duration_seconds_bucket\{[^}]*le="\+Inf"[^}]*\} \S+/m, 'an le="+Inf" bucket');
+  assert.match(text, /^c360_http_request_duration_seconds_count(\{[^}]*\})? \S+/m, 'histogram _count');
+  assert.match(text, /^c360_http_request_duration_seconds_sum(\{[^}]*\})? \S+/m, 'histogram _sum');
+  assert.equal(prom.types.c360_http_request_duration_seconds, 'histogram', '# TYPE ... histogram');
+  assert.equal(prom.types.c360_events_accepted_total, 'counter', '# TYPE ... counter');
+  const size = metricSum(prom, 'c360_store_size_bytes');
+  assert.ok(Number.isFinite(size) && size >= 0, `c360_store_size_bytes = ${size}`);
+  // Buckets are cumulative: within one label set, counts never decrease as le grows.
+  const buckets = prom.samples.filter((s) => s.name === 'c360_http_request_duration_seconds_bucket');
+  const series = new Map();
+  for (const b of buckets) {
+    const { le, ...rest } = b.labels;
+    const k = JSON.stringify(rest);
+    if (!series.has(k)) series.set(k, []);
+    series.get(k).push({ le: le === '+Inf' ? Infinity : Number(le), v: b.value });
+  }
+  assert.ok(series.size > 0);
+  for (const [k, bs] of series) {
+    bs.sort((a, b) => a.le - b.le);
+    for (let i = 1; i < bs.length; i++) {
+      assert.ok(bs[i].v >= bs[i - 1].v, `non-cumulative buckets for ${k}: ${JSON.stringify(bs)}`);
+    }
+    assert.equal(bs[bs.length - 1].le, Infinity, `series ${k} lacks le="+Inf"`);
+  }
+});
+
+fx.test('c360_events_accepted_total grows by exactly the number of events ingested', async (srv) => {
+  const before = await metrics(srv);
+  const acceptedBefore = metricSum(before.prom, 'c360_events_accepted_total');
+  const countBefore = metricSum(before.prom, 'c360_http_request_duration_seconds_count');
+  assert.ok(Number.isFinite(acceptedBefore), 'c360_events_accepted_total present');
+  const user = uid('health-');
+  // 2 single events + a batch of 5 = 7 events.
+  assertAccepted(await srv.ingest('/v1/track', { userId: user, event: 'Ping', messageId: messageId() }));
+  assertAccepted(await srv.ingest('/v1/identify', { userId: user, traits: { plan: 'x' }, messageId: messageId() }));
+  const batch = Array.from({ length: 5 }, (_, i) => ({
+    type: 'track', userId: user, event: `Batch ${i}`, messageId: messageId(),
+  }));
+  assertAccepted(await srv.ingest('/v1/batch', { batch }));
+  const after = await metrics(srv);
+  const acceptedAfter = metricSum(after.prom, 'c360_events_accepted_total');
+  assert.equal(acceptedAfter - acceptedBefore, 7,
+    `c360_events_accepted_total went ${acceptedBefore} -> ${acceptedAfter}, expected +7`);
+  const countAfter = metricSum(after.prom, 'c360_http_request_duration_seconds_count');
+  // 3 ingests + the first /metrics happened in between; allow one observation still in flight.
+  assert.ok(countAfter >= countBefore + 3,
+    `request-duration histogram _count went ${countBefore} -> ${countAfter}; expected at least +3 (3 ingests + 1 metrics)`);
+  const size = metricSum(after.prom, 'c360_store_size_bytes');
+  assert.ok(Number.isFinite(size) && size >= 0, `c360_store_size_bytes = ${size}`);
+});
+
+fx.test('graceful stop: exit code 0, no sanitizer report', async (srv) => {
+  assertCleanExit(await srv.stop());
+});
