@@ -27,6 +27,7 @@ typedef struct c360_server_deps {
 int c360_server_start(c360_server **out, const c360_server_deps *d, char *err, size_t errlen);
 /* Stops accepting, finishes requests in flight, joins the loops. */
 void c360_server_stop(c360_server *s);
+/* Call once before process exit; the server's memory is kept until then (see http.c). */
 void c360_server_free(c360_server *s);
 
 #endif

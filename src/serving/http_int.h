@@ -31,6 +31,9 @@ struct c360_server {
     h2o_globalconf_t h2o_config;
     http_thread *threads;
     int nthreads;
+    int started;                       /* loops that are up (start_mu) */
+    pthread_mutex_t start_mu;
+    pthread_cond_t start_cv;
     atomic_int draining;
 };
 
@@ -43,7 +46,7 @@ struct http_thread {
     h2o_socket_t *listener;
     int fd;
     int stopping;
-    int inflight;
+    int inflight;                      /* ingest requests waiting for the writer */
     pthread_t th;
 };
 
