@@ -33,9 +33,12 @@ const READY_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 30_000; // leak checking under ASan can take a while
 const MAX_CAPTURE = 8 * 1024 * 1024; // bytes of stdout/stderr kept per process (tail)
 
+// Leak suppressions cover third-party library internals only (see tests/lsan.supp).
+const LSAN_SUPP = new URL('../../lsan.supp', import.meta.url).pathname;
 export const SANITIZER_ENV = {
   ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0',
   UBSAN_OPTIONS: 'print_stacktrace=1:halt_on_error=1',
+  LSAN_OPTIONS: `suppressions=${LSAN_SUPP}`,
 };
 
 // Every live child, so that an abrupt end of the test process never leaks servers.
