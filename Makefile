@@ -5,6 +5,7 @@
 #   make unit         unit tests (cmocka), sanitized
 #   make test         unit + end-to-end tests, sanitized (what CI runs)
 #   make bench        benchmarks (bench/run)
+#   V=1               show compiler command lines
 
 CC      ?= cc
 PKGS    := rocksdb libh2o-evloop libsodium yaml-0.1 libcurl rdkafka sqlite3 openssl
@@ -22,6 +23,12 @@ CFLAGS  := $(CFLAGS_BASE) -O2 -g
 LDFLAGS :=
 endif
 
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
 SRCS      := $(shell find src -name '*.c' | sort)
 OBJS      := $(SRCS:%.c=$(BUILD)/%.o)
 LIB_OBJS  := $(filter-out $(BUILD)/src/cli/main.o,$(OBJS))
@@ -32,15 +39,18 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 all: $(BUILD)/c360
 
 $(BUILD)/c360: $(OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LINK  $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	@echo "  CC    $<"
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS) -lcmocka
+	@echo "  TEST  $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS) -lcmocka
 
 unit:
 	$(MAKE) SAN=1 unit-run

@@ -47,9 +47,11 @@ int c360_timeline_page(c360_store *s, uint64_t pid, int limit, const char *befor
     sb_adds(out, "{\"events\":[");
     int n = 0;
     char last[33] = {0};
+    int64_t cutoff = c360_store_event_cutoff(s);
     for (; c360_iter_valid(it) && n < limit; c360_iter_prev(it), n++) {
         size_t kl, vl;
         const char *k = c360_iter_key(it, &kl);
+        if (kl == 26 && (int64_t)(c360_get_u64be((const unsigned char *)k + 10) - C360_TS_BIAS) < cutoff) break;
         const char *v = c360_iter_value(it, &vl);
         if (n) sb_addc(out, ',');
         sb_add(out, v, vl);
@@ -61,6 +63,11 @@ int c360_timeline_page(c360_store *s, uint64_t pid, int limit, const char *befor
             }
     }
     int more = n == limit && c360_iter_valid(it);
+    if (more) {
+        size_t kl;
+        const char *k = c360_iter_key(it, &kl);
+        more = !(kl == 26 && (int64_t)(c360_get_u64be((const unsigned char *)k + 10) - C360_TS_BIAS) < cutoff);
+    }
     c360_iter_free(it);
     if (more) sb_addf(out, "],\"next\":\"%s\"}", last);
     else sb_adds(out, "],\"next\":null}");

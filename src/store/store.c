@@ -252,6 +252,12 @@ void c360_store_close(c360_store *s)
 }
 
 int c360_store_partitions(const c360_store *s) { return s->partitions; }
+
+int64_t c360_store_event_cutoff(c360_store *s)
+{
+    int64_t ret = atomic_load(&s->retention_ms);
+    return ret > 0 ? c360_now_ms() - ret : INT64_MIN;
+}
 const unsigned char *c360_store_secret(const c360_store *s) { return s->secret; }
 
 void c360_store_set_retention(c360_store *s, int64_t retention_ms, int64_t dedup_window_ms)

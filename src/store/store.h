@@ -39,6 +39,9 @@ int64_t c360_store_estimate_keys(c360_store *s);
  * so that deleted bytes do not linger. */
 int c360_store_flush_compact(c360_store *s, const void *lo, size_t lol, const void *hi, size_t hil);
 void c360_store_set_retention(c360_store *s, int64_t retention_ms, int64_t dedup_window_ms);
+/* Events with an event time before this are past retention: invisible to reads now, removed by
+ * compaction later. INT64_MIN when retention is off. */
+int64_t c360_store_event_cutoff(c360_store *s);
 /* Consistent copy of the whole store into dir (RocksDB checkpoint), while serving. */
 int c360_store_checkpoint(c360_store *s, const char *dir, char *err, size_t errlen);
 
