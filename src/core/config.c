@@ -10,7 +10,7 @@
 #include <string.h>
 #include <yaml.h>
 
-typedef enum { T_STR, T_INT, T_DURATION, T_SIZE, T_BOOL, T_LIST, T_MAP } opt_type;
+typedef enum { T_STR, T_INT, T_DURATION, T_SIZE, T_BOOL, T_LIST, T_MAP, T_LINES } opt_type;
 
 typedef struct {
     const char *name;     /* YAML path, dotted */
@@ -46,8 +46,8 @@ static const opt_def opts[] = {
     {"identity.blocked_values", T_LIST, OFF(id_blocked_values),
      ",null,undefined,anonymous,0,-1,none,nil,unknown,n/a,test@test.com",
      "identifier values never used for matching (compared case-insensitively)"},
-    {"identity.blocked_patterns", T_LIST, OFF(id_blocked_patterns), "",
-     "POSIX extended regexes; matching identifier values are never used"},
+    {"identity.blocked_patterns", T_LINES, OFF(id_blocked_patterns), "",
+     "POSIX extended regexes (a YAML list; one per line in a flag); matching identifier values are never used"},
     {"identity.max_identities", T_INT, OFF(id_max_identities), "100", "most identifiers on one profile"},
     {"identity.max_merges", T_INT, OFF(id_max_merges), "50", "most profiles merged into one profile"},
 };
@@ -105,6 +105,7 @@ static int set_opt(c360_config *c, const opt_def *o, const char *v, char *err, s
     case T_STR:
     case T_LIST:
     case T_MAP:
+    case T_LINES:
         free(*(char **)field);
         *(char **)field = xstrdup(v);
         return 0;
@@ -146,7 +147,7 @@ void c360_config_defaults(c360_config *c)
 void c360_config_release(c360_config *c)
 {
     for (size_t i = 0; i < NOPTS; i++)
-        if (opts[i].type == T_STR || opts[i].type == T_LIST || opts[i].type == T_MAP)
+        if (opts[i].type == T_STR || opts[i].type == T_LIST || opts[i].type == T_MAP || opts[i].type == T_LINES)
             free(*(char **)((char *)c + opts[i].offset));
     memset(c, 0, sizeof *c);
 }
@@ -189,8 +190,9 @@ static int y_next(yctx *y, yaml_event_t *ev)
     return 0;
 }
 
-/* Reads a value (scalar, sequence of scalars, or mapping of scalars) into a flat string. */
-static int y_flat_value(yctx *y, yaml_event_t *first, strbuf *out, int *is_map)
+/* Reads a value (scalar, sequence of scalars, or mapping of scalars) into a flat string; sequence
+ * items are joined with `sep`. */
+static int y_flat_value(yctx *y, yaml_event_t *first, strbuf *out, int *is_map, char sep)
 {
     *is_map = 0;
     if (first->type == YAML_SCALAR_EVENT) {
@@ -214,7 +216,7 @@ static int y_flat_value(yctx *y, yaml_event_t *first, strbuf *out, int *is_map)
             return -1;
         }
         if (seq || key) {
-            if (n++) sb_addc(out, ',');
+            if (n++) sb_addc(out, seq ? sep : ',');
         } else {
             sb_addc(out, '=');
         }
@@ -255,7 +257,7 @@ static int y_mapping(yctx *y, const char *prefix)
         } else {
             strbuf v = STRBUF_INIT;
             int is_map;
-            rc = y_flat_value(y, &vev, &v, &is_map);
+            rc = y_flat_value(y, &vev, &v, &is_map, o->type == T_LINES ? '\n' : ',');
             if (rc == 0) rc = set_opt(y->c, o, v.buf, y->err, y->errlen);
             sb_release(&v);
         }
@@ -345,6 +347,7 @@ static const char *type_name(opt_type t)
     case T_BOOL: return "bool";
     case T_LIST: return "list";
     case T_MAP: return "map";
+    case T_LINES: return "list of regexes";
     }
     return "?";
 }

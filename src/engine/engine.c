@@ -136,6 +136,13 @@ int c360_engine_apply(c360_engine *e, c360_event *evs, int n, int *accepted, int
     for (int i = 0; i < n && !rc; i++) {
         int dup;
         rc = apply_one(e, &evs[i], now, &dup, &tmp);
+        if (rc && rc != C360_ESTORE) {
+            /* a problem of this event alone (no identifier could be linked): skip it, never the group */
+            LOG_WARN("event not applied", "\"code\":\"%s\"", c360_err_name(rc));
+            c360_metrics_reject(e->m, rc, 1);
+            rc = 0;
+            continue;
+        }
         if (dup) dd++;
         else acc++;
     }

@@ -3,9 +3,11 @@
  * Threads: sources (HTTP loops, the loader) submit jobs from any thread; one writer thread owns
  * every state change. It takes all queued jobs at once, applies their events into one
  * transaction plus the in-memory working set (state.h), commits once with an fsync of the WAL,
- * and only then calls each job's `done` callback. If anything in the group fails (a store
- * error), the whole group is abandoned - nothing of it is written or kept in memory - and every
- * job in it is answered 503, so a retry is always safe. So an acknowledgement
+ * and only then calls each job's `done` callback. If the store fails, the group is abandoned:
+ * what is in memory is dropped and every job is answered 503. One caveat: a merge commits the
+ * group so far (without fsync) before it moves the loser's events, so that part may already be
+ * in the store when a later failure abandons the rest; it was never acknowledged, and a client's
+ * retry is harmless because duplicate messageIds are dropped. So an acknowledgement
  * always means durable, and one fsync is shared by every request that arrived meanwhile.
  * Back-pressure: submit refuses (C360_EBUSY) when queue_max_events are already waiting.
  * Single ownership of writes also makes identity resolution race-free without locks. */

@@ -151,12 +151,12 @@ static int slot(c360_id_rules *r, const char *type)
     return r->nt++;
 }
 
-/* Splits a comma list; calls fn on each trimmed item (empty items included when keep_empty). */
-static int each_item(const char *list, int keep_empty, int (*fn)(void *, const char *, size_t), void *arg)
+/* Splits a `sep`-separated list; calls fn on each trimmed item (empty ones too when keep_empty). */
+static int each_item_sep(const char *list, char sep, int keep_empty, int (*fn)(void *, const char *, size_t), void *arg)
 {
     const char *p = list;
     for (;;) {
-        const char *c = strchr(p, ',');
+        const char *c = strchr(p, sep);
         size_t n = c ? (size_t)(c - p) : strlen(p);
         const char *s = p;
         trim(&s, &n);
@@ -167,6 +167,11 @@ static int each_item(const char *list, int keep_empty, int (*fn)(void *, const c
 }
 
 typedef struct { c360_id_rules *r; char *err; size_t errlen; int idx; } rctx;
+
+static int each_item(const char *list, int keep_empty, int (*fn)(void *, const char *, size_t), void *arg)
+{
+    return each_item_sep(list, ',', keep_empty, fn, arg);
+}
 
 static int add_prio(void *a, const char *s, size_t n)
 {
@@ -233,7 +238,7 @@ int c360_id_rules_init(c360_id_rules *r, const c360_config *c, char *err, size_t
         if (*p < '0' || *p > '9') { snprintf(err, errlen, "phone_country_code must be digits"); return -1; }
     rctx x = {r, err, errlen, 0};
     if (each_item(c->id_priority, 0, add_prio, &x) || each_item(c->id_limits, 0, add_limit, &x) ||
-        each_item(c->id_blocked_values, 1, add_blocked, &x) || each_item(c->id_blocked_patterns, 0, add_pattern, &x)) {
+        each_item(c->id_blocked_values, 1, add_blocked, &x) || each_item_sep(c->id_blocked_patterns, '\n', 0, add_pattern, &x)) {
         c360_id_rules_release(r);
         return -1;
     }

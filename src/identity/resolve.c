@@ -120,14 +120,22 @@ static void idset_add(idset *s, const char *type, const char *value)
     s->n++;
 }
 
-/* 0 if the set is within limits; otherwise a static reason. */
-static const char *over_limit(const c360_id_rules *r, const idset *s)
+static int count_type(const idset *s, const char *type)
 {
-    if (s->n > r->max_identities) return "max_identities";
-    for (int i = 0; i < s->n; i++) {
-        int cnt = 0;
-        for (int k = 0; k < s->n; k++) cnt += !strcmp(s->v[k].type, s->v[i].type);
-        if (cnt > c360_id_limit(r, s->v[i].type)) return "type_limit";
+    int n = 0;
+    for (int k = 0; k < s->n; k++) n += !strcmp(s->v[k].type, type);
+    return n;
+}
+
+/* NULL if going from `before` to `after` keeps within the limits; otherwise a static reason.
+ * Only growth is judged: a profile already over a limit (the limit was lowered after it formed)
+ * keeps what it has and may still receive events, but gains nothing more of that kind. */
+static const char *over_limit(const c360_id_rules *r, const idset *before, const idset *after)
+{
+    if (after->n > r->max_identities && after->n > before->n) return "max_identities";
+    for (int i = 0; i < after->n; i++) {
+        int cnt = count_type(after, after->v[i].type);
+        if (cnt > c360_id_limit(r, after->v[i].type) && cnt > count_type(before, after->v[i].type)) return "type_limit";
     }
     return NULL;
 }
@@ -251,10 +259,13 @@ static int absorb(c360_resolver *r, c360_txn *txn, c360_profile *surv, c360_prof
     return 0;
 }
 
+/* Created first: by creation time, then by sequence number (the low 48 bits of the pid; the
+ * high bits are the partition and say nothing about age). */
 static int older(const c360_profile *a, const c360_profile *b)
 {
     if (a->created_ms != b->created_ms) return a->created_ms < b->created_ms;
-    return a->pid < b->pid;
+    uint64_t sa = a->pid & 0xFFFFFFFFFFFFull, sb = b->pid & 0xFFFFFFFFFFFFull;
+    return sa != sb ? sa < sb : a->pid < b->pid;
 }
 
 int c360_resolve(c360_resolver *r, c360_txn *txn, c360_event *ev, int64_t now, c360_profile **out)
@@ -322,7 +333,15 @@ int c360_resolve(c360_resolver *r, c360_txn *txn, c360_event *ev, int64_t now, c
             }
         }
         idset_add(&trial, ev->ids[i].type, ev->ids[i].value);
-        if (!reason) reason = over_limit(rules, &trial);
+        if (!reason && ncand == 0 && extra) {
+            /* the first profile found: its own identifiers are the baseline, whatever the limits */
+            idset base = {0};
+            for (int k = 0; k < extra->nids; k++) idset_add(&base, extra->ids[k].type, extra->ids[k].value);
+            reason = over_limit(rules, &base, &trial);
+            free(base.v);
+        } else if (!reason) {
+            reason = over_limit(rules, &set, &trial);
+        }
         if (reason) {
             free(trial.v);
             r->dropped++;

@@ -193,8 +193,10 @@ static int parse_event(pctx *p, int obj, int forced_type, int batch_ctx, int bat
     if ((rc = expect_type(p, t_ctx, CJ_OBJECT, "context")) || (rc = expect_type(p, t_props, CJ_OBJECT, "properties")) ||
         (rc = expect_type(p, t_traits, CJ_OBJECT, "traits")) || (rc = expect_type(p, t_int, CJ_OBJECT, "integrations")))
         return rc;
-    int t_ctraits = t_ctx >= 0 ? c360_json_get(j, t_ctx, "traits") : -1;
-    int t_ext = t_ctx >= 0 ? c360_json_get(j, t_ctx, "externalIds") : -1;
+    /* a batch-level context stands in for a missing one, for identifiers as in the stored event */
+    int t_idctx = t_ctx >= 0 && !c360_json_is_null(j, t_ctx) ? t_ctx : batch_ctx;
+    int t_ctraits = t_idctx >= 0 ? c360_json_get(j, t_idctx, "traits") : -1;
+    int t_ext = t_idctx >= 0 ? c360_json_get(j, t_idctx, "externalIds") : -1;
     if ((rc = expect_type(p, t_ctraits, CJ_OBJECT, "context.traits")) || (rc = expect_type(p, t_ext, CJ_ARRAY, "context.externalIds")))
         return rc;
 

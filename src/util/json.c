@@ -53,7 +53,35 @@ static int valid_primitive(const char *s, size_t n)
     return valid_number(s, n);
 }
 
-/* Walks the token tree checking what jsmn does not. Returns index after subtree or -1. */
+/* Source span of a token: strings include their quotes. */
+static int span_start(const c360_jtok *t) { return t->start - (t->type == CJ_STRING); }
+static int span_end(const c360_jtok *t) { return t->end + (t->type == CJ_STRING); }
+
+/* The text between two tokens must be whitespace around exactly one `sep` (0: none). jsmn does
+ * not check separators, so "[1,,2]" or "[1 2]" would otherwise pass. */
+static int gap_ok(const char *s, int from, int to, char sep, int *bad_off)
+{
+    int seen = 0;
+    for (int k = from; k < to; k++) {
+        char c = s[k];
+        if (is_ws(c)) continue;
+        if (sep && c == sep && !seen) { seen = 1; continue; }
+        *bad_off = k;
+        return 0;
+    }
+    if (sep && !seen) { *bad_off = from; return 0; }
+    return 1;
+}
+
+static int string_ok(const c360_json *j, const c360_jtok *t, int *bad_off)
+{
+    for (int k = t->start; k < t->end; k++)
+        if ((unsigned char)j->src[k] < 0x20) { *bad_off = k; return 0; }
+    return 1;
+}
+
+/* Walks the token tree checking what jsmn does not: literals and numbers, string contents, keys,
+ * and the separators between tokens. Returns the index after the subtree, or -1. */
 static int validate(const c360_json *j, int i, int depth, int *bad_off)
 {
     if (i >= j->ntok || depth > 64) { *bad_off = i < j->ntok ? j->tok[i].start : (int)j->len; return -1; }
@@ -63,24 +91,35 @@ static int validate(const c360_json *j, int i, int depth, int *bad_off)
         if (!valid_primitive(j->src + t->start, (size_t)(t->end - t->start))) { *bad_off = t->start; return -1; }
         return i + 1;
     case CJ_STRING:
-        for (int k = t->start; k < t->end; k++)
-            if ((unsigned char)j->src[k] < 0x20) { *bad_off = k; return -1; }
-        return i + 1;
+        return string_ok(j, t, bad_off) ? i + 1 : -1;
     case CJ_ARRAY: {
-        int k = i + 1;
-        for (int c = 0; c < t->size; c++)
+        int k = i + 1, prev_end = t->start + 1;
+        for (int c = 0; c < t->size; c++) {
+            if (k >= j->ntok) { *bad_off = t->start; return -1; }
+            if (!gap_ok(j->src, prev_end, span_start(&j->tok[k]), c ? ',' : 0, bad_off)) return -1;
+            int child = k;
             if ((k = validate(j, k, depth + 1, bad_off)) < 0) return -1;
+            prev_end = span_end(&j->tok[child]);
+        }
+        if (!gap_ok(j->src, prev_end, t->end - 1, 0, bad_off)) return -1;
         return k;
     }
     case CJ_OBJECT: {
-        int k = i + 1;
+        int k = i + 1, prev_end = t->start + 1;
         for (int c = 0; c < t->size; c++) {
-            if (k >= j->ntok || j->tok[k].type != CJ_STRING || j->tok[k].size != 1) {
+            if (k + 1 >= j->ntok || j->tok[k].type != CJ_STRING || j->tok[k].size != 1) {
                 *bad_off = k < j->ntok ? j->tok[k].start : t->start;
                 return -1;
             }
+            const c360_jtok *key = &j->tok[k];
+            if (!gap_ok(j->src, prev_end, span_start(key), c ? ',' : 0, bad_off) || !string_ok(j, key, bad_off) ||
+                !gap_ok(j->src, span_end(key), span_start(&j->tok[k + 1]), ':', bad_off))
+                return -1;
+            int child = k + 1;
             if ((k = validate(j, k + 1, depth + 1, bad_off)) < 0) return -1;
+            prev_end = span_end(&j->tok[child]);
         }
+        if (!gap_ok(j->src, prev_end, t->end - 1, 0, bad_off)) return -1;
         return k;
     }
     default:
@@ -134,6 +173,17 @@ int c360_json_parse(c360_json *j, const char *src, size_t len, char *err, size_t
     int r;
     for (;;) {
         r = jsmn_parse(&p, src, len, (jsmntok_t *)j->tok, (unsigned)j->cap);
+        if (r == JSMN_ERROR_PART && len > 0 && !is_ws(src[len - 1]) && src[len - 1] != '}' && src[len - 1] != ']' &&
+            src[len - 1] != '"' && p.toksuper == -1 && p.toknext == 0) {
+            /* a bare number or literal as the whole document: jsmn wants a delimiter after it */
+            char *copy = xmalloc(len + 1);
+            memcpy(copy, src, len);
+            copy[len] = ' ';
+            jsmn_init(&p);
+            r = jsmn_parse(&p, copy, len + 1, (jsmntok_t *)j->tok, (unsigned)j->cap);
+            free(copy);
+            if (r > 0 && j->tok[0].end > (int)len) r = JSMN_ERROR_INVAL;
+        }
         if (r != JSMN_ERROR_NOMEM) break;
         j->cap *= 2;
         j->tok = xrealloc(j->tok, sizeof(c360_jtok) * (size_t)j->cap);
