@@ -10,6 +10,7 @@
 #include "core/errors.h"
 #include "core/metrics.h"
 #include "engine/engine.h"
+#include "features/features.h"
 #include "sources/segment.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -153,6 +154,7 @@ int c360_cmd_load(int argc, char **argv)
     int rules_ok = 0, started = 0;
     c360_store *store = NULL;
     c360_engine *engine = NULL;
+    c360_features *features = NULL;
     c360_metrics *metrics = xcalloc(1, sizeof *metrics);
     uint64_t loaded = 0, dups = 0, committed_line = 0;
     loader L = {.in = in, .path = path};
@@ -169,7 +171,8 @@ int c360_cmd_load(int argc, char **argv)
     c360_store_opts so = {.block_cache_bytes = cfg.block_cache_bytes, .partitions = cfg.partitions,
                           .dedup_window_ms = cfg.dedup_window_ms, .retention_ms = cfg.retention_ms};
     if (c360_store_open(&store, cfg.data_dir, &so, err, sizeof err) ||
-        c360_engine_open(&engine, store, &cfg, &rules, metrics, err, sizeof err)) {
+        c360_features_open(&features, store, &cfg, err, sizeof err) ||
+        c360_engine_open(&engine, store, &cfg, &rules, features, metrics, err, sizeof err)) {
         fprintf(stderr, "c360 load: %s\n", err);
         goto out;
     }
@@ -262,6 +265,7 @@ out:
     pthread_cond_destroy(&L.cv);
     if (in != stdin) fclose(in);
     c360_engine_free(engine);
+    c360_features_free(features);
     c360_store_close(store);
     if (rules_ok) c360_id_rules_release(&rules);
     free(metrics);

@@ -4,6 +4,7 @@
 #include "cli/cli.h"
 #include "core/metrics.h"
 #include "engine/engine.h"
+#include "features/features.h"
 #include "identity/normalize.h"
 #include "serving/http.h"
 #include "store/store.h"
@@ -56,6 +57,7 @@ int c360_cmd_serve(int argc, char **argv)
     int rc = 1;
     c360_store *store = NULL;
     c360_engine *engine = NULL;
+    c360_features *features = NULL;
     c360_server *server = NULL;
     c360_metrics *metrics = xcalloc(1, sizeof *metrics);
     c360_store_opts so = {.block_cache_bytes = cfg.block_cache_bytes, .partitions = cfg.partitions,
@@ -64,11 +66,12 @@ int c360_cmd_serve(int argc, char **argv)
         fprintf(stderr, "c360 serve: %s\n", err);
         goto out;
     }
-    if (c360_engine_open(&engine, store, &cfg, &rules, metrics, err, sizeof err) || c360_engine_start(engine)) {
+    if (c360_features_open(&features, store, &cfg, err, sizeof err) ||
+        c360_engine_open(&engine, store, &cfg, &rules, features, metrics, err, sizeof err) || c360_engine_start(engine)) {
         fprintf(stderr, "c360 serve: %s\n", err);
         goto out;
     }
-    c360_server_deps deps = {.cfg = &cfg, .store = store, .engine = engine, .metrics = metrics, .rules = &rules};
+    c360_server_deps deps = {.cfg = &cfg, .store = store, .engine = engine, .metrics = metrics, .rules = &rules, .features = features};
     if (c360_server_start(&server, &deps, err, sizeof err)) {
         fprintf(stderr, "c360 serve: %s\n", err);
         goto out;
@@ -83,6 +86,7 @@ out:
     if (engine) c360_engine_stop(engine);
     if (server) c360_server_free(server);
     c360_engine_free(engine);
+    c360_features_free(features);
     c360_store_close(store);
     c360_id_rules_release(&rules);
     free(metrics);

@@ -2,6 +2,7 @@
  * dedup -> identity resolution -> timeline -> profile update. See engine.h. */
 #include "engine/engine.h"
 #include "engine/state.h"
+#include "features/features.h"
 #include "identity/resolve.h"
 #include "profile/profile.h"
 #include "profile/timeline.h"
@@ -20,6 +21,7 @@ struct c360_engine {
     const c360_config *cfg;
     c360_metrics *m;
     c360_resolver res;
+    c360_features *features;        /* may be NULL */
     c360_state *st;                 /* profiles and index entries changed since the last commit */
     c360_txn *txn;                  /* events, merge records, dedup marks since the last commit */
     pthread_mutex_t mu;
@@ -42,19 +44,27 @@ static int commit_pending(void *arg)
     return 0;
 }
 
+static void on_merge(void *arg, c360_profile *surv, const c360_profile *loser)
+{
+    c360_engine *e = arg;
+    if (e->features) c360_features_on_merge(e->features, surv, loser);
+}
+
 static int init_resolver(c360_engine *e, const c360_id_rules *rules)
 {
     if (c360_resolver_init(&e->res, e->store, e->st, rules)) return -1;
     e->res.commit_pending = commit_pending;
+    e->res.on_merge = on_merge;
     e->res.commit_arg = e;
     return 0;
 }
 
 int c360_engine_open(c360_engine **out, c360_store *s, const c360_config *c, const c360_id_rules *rules,
-                     c360_metrics *m, char *err, size_t errlen)
+                     c360_features *features, c360_metrics *m, char *err, size_t errlen)
 {
     c360_engine *e = xcalloc(1, sizeof *e);
     e->store = s;
+    e->features = features;
     e->cfg = c;
     e->m = m;
     e->st = c360_state_new(s, 100000);
@@ -123,6 +133,7 @@ static int apply_one(c360_engine *e, c360_event *ev, int64_t now, int *dup, strb
     for (int i = 0; i < ev->ntraits; i++)
         c360_profile_set_trait(p, ev->traits[i].key, strlen(ev->traits[i].key), ev->traits[i].json,
                                strlen(ev->traits[i].json), ev->ts);
+    if (e->features && (rc = c360_features_on_event(e->features, e->txn, p, ev, now)) != 0) return rc;
     dedup_mark(e, ev, now, p->pid);
     return 0;
 }

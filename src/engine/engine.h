@@ -34,8 +34,10 @@ struct c360_job {
     c360_job *next;              /* private */
 };
 
+struct c360_features;
+/* `features` may be NULL (no computed features). */
 int c360_engine_open(c360_engine **out, c360_store *s, const c360_config *c, const c360_id_rules *rules,
-                     c360_metrics *m, char *err, size_t errlen);
+                     struct c360_features *features, c360_metrics *m, char *err, size_t errlen);
 int c360_engine_start(c360_engine *e);       /* starts the writer thread */
 int c360_engine_submit(c360_engine *e, c360_job *job);
 void c360_engine_stop(c360_engine *e);       /* finishes queued jobs, joins the writer */

@@ -255,6 +255,7 @@ static int absorb(c360_resolver *r, c360_txn *txn, c360_profile *surv, c360_prof
         c360_txn_put(txn, nk.b, nk.n, sv, 8);
     }
     c360_profile_absorb(surv, loser);
+    if (r->on_merge) r->on_merge(r->commit_arg, surv, loser);
     c360_state_profile_delete(r->st, loser->pid);   /* frees *loser */
     return 0;
 }

@@ -40,6 +40,8 @@ typedef struct c360_resolver {
     int partitions;
     int (*commit_pending)(void *arg);  /* writes the group so far to the store (set by the engine) */
     void *commit_arg;
+    /* called after a loser's profile was folded into the survivor (set by the engine) */
+    void (*on_merge)(void *arg, c360_profile *surv, const c360_profile *loser);
     /* counters for metrics, added to by each call */
     uint64_t created, merged, dropped;
 } c360_resolver;

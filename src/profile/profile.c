@@ -26,7 +26,7 @@ void c360_profile_release(c360_profile *p)
     for (int i = 0; i < p->ntraits; i++) { free(p->traits[i].key); free(p->traits[i].json); }
     for (int i = 0; i < p->nby_type; i++) free(p->by_type[i].name);
     for (int i = 0; i < p->nby_event; i++) free(p->by_event[i].name);
-    free(p->ids); free(p->traits); free(p->by_type); free(p->by_event); free(p->merged);
+    free(p->ids); free(p->traits); free(p->by_type); free(p->by_event); free(p->merged); free(p->ext);
     memset(p, 0, sizeof *p);
 }
 
@@ -64,6 +64,7 @@ void c360_profile_encode(const c360_profile *p, strbuf *out)
     }
     c360_put_uvarint(out, (uint64_t)p->nmerged);
     for (int i = 0; i < p->nmerged; i++) c360_put_uvarint(out, p->merged[i]);
+    c360_put_bytes(out, p->ext ? p->ext : "", p->next);
 }
 
 static int get_count(c360_cursor *c, size_t max)
@@ -115,6 +116,13 @@ int c360_profile_decode(c360_profile *p, const void *buf, size_t n)
     k = get_count(&c, n);
     p->merged = xcalloc((size_t)k, sizeof *p->merged);
     for (int i = 0; i < k && !c.err; i++, p->nmerged++) p->merged[i] = c360_get_uvarint(&c);
+    size_t el;
+    const char *e = c360_get_bytes(&c, &el);
+    if (!c.err && el) {
+        p->ext = xmalloc(el);
+        memcpy(p->ext, e, el);
+        p->next = el;
+    }
     if (c.err) {
         c360_profile_release(p);
         return -1;
@@ -265,7 +273,21 @@ static void put_counters(strbuf *out, const c360_counter *c, int n)
     sb_addc(out, '}');
 }
 
-void c360_profile_to_json(const c360_profile *p, strbuf *out)
+void c360_profile_set_ext(c360_profile *p, const void *buf, size_t n)
+{
+    free(p->ext);
+    p->ext = NULL;
+    p->next = 0;
+    if (n) {
+        p->ext = xmalloc(n);
+        memcpy(p->ext, buf, n);
+        p->next = n;
+    }
+}
+
+void c360_profile_to_json(const c360_profile *p, strbuf *out) { c360_profile_to_json_ex(p, out, NULL, NULL); }
+
+void c360_profile_to_json_ex(const c360_profile *p, strbuf *out, c360_profile_json_more more, void *arg)
 {
     char id[20];
     c360_profile_id_str(p->pid, id);
@@ -307,5 +329,7 @@ void c360_profile_to_json(const c360_profile *p, strbuf *out)
         c360_profile_id_str(p->merged[i], id);
         sb_addf(out, "%s\"%s\"", i ? "," : "", id);
     }
-    sb_adds(out, "]}");
+    sb_addc(out, ']');
+    if (more) more(arg, p, out);
+    sb_addc(out, '}');
 }

@@ -17,6 +17,7 @@
  *   by_type          n, then (name, count)
  *   by_event         n, then (name, count)
  *   merged           n, then pid                    profiles merged into this one
+ *   ext              bytes                          computed-feature state (owned by src/features)
  *
  * Traits keep the JSON text of their value exactly as received. A later event (by event time)
  * wins; an equal time is broken by comparing the JSON text, so the outcome never depends on
@@ -41,6 +42,7 @@ typedef struct c360_profile {
     c360_counter *by_type; int nby_type;
     c360_counter *by_event; int nby_event;
     uint64_t *merged;     int nmerged;
+    char *ext;            size_t next;   /* opaque state of the features layer; NULL/0 if none */
 } c360_profile;
 
 void c360_profile_init(c360_profile *p, uint64_t pid, int64_t created_ms);
@@ -61,7 +63,12 @@ void c360_profile_absorb(c360_profile *p, const c360_profile *loser);
 
 void c360_profile_id_str(uint64_t pid, char out[20]);
 int c360_profile_id_parse(const char *s, size_t n, uint64_t *pid);
-/* The profile as JSON (docs/API.md). */
+/* The profile as JSON (docs/API.md). `more`, if given, appends further members (starting with a
+ * comma) before the closing brace: the features layer renders its values this way. */
+typedef void (*c360_profile_json_more)(void *arg, const c360_profile *p, strbuf *out);
 void c360_profile_to_json(const c360_profile *p, strbuf *out);
+void c360_profile_to_json_ex(const c360_profile *p, strbuf *out, c360_profile_json_more more, void *arg);
+/* Replaces the feature state bytes. */
+void c360_profile_set_ext(c360_profile *p, const void *buf, size_t n);
 
 #endif

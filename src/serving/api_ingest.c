@@ -55,7 +55,7 @@ void c360_api_ingest_done(h2o_multithread_receiver_t *rx, h2o_linklist_t *messag
     }
 }
 
-int c360_api_ingest(c360_call *c)
+static int api_ingest(c360_call *c)
 {
     h2o_req_t *req = c->req;
     c360_server *srv = c->srv;
@@ -122,3 +122,16 @@ int c360_api_ingest(c360_call *c)
     c->t->inflight++;
     return 0;
 }
+
+#define INGEST(p, t) {"POST", p, 0, C360_ROLE_INGEST | C360_ROLE_ADMIN, api_ingest, C360_ROUTE_ingest, t}
+const c360_route c360_routes_ingest[] = {
+    INGEST("/v1/identify", C360_EV_IDENTIFY),
+    INGEST("/v1/track", C360_EV_TRACK),
+    INGEST("/v1/page", C360_EV_PAGE),
+    INGEST("/v1/screen", C360_EV_SCREEN),
+    INGEST("/v1/group", C360_EV_GROUP),
+    INGEST("/v1/alias", C360_EV_ALIAS),
+    INGEST("/v1/batch", -1),
+    INGEST("/v1/import", -1),
+    {0},
+};

@@ -2,14 +2,14 @@
  * /metrics (Prometheus text). */
 #include "serving/http_int.h"
 
-int c360_api_health(c360_call *c)
+static int api_health(c360_call *c)
 {
     static const char ok[] = "{\"status\":\"ok\"}";
     c360_respond(c, 200, "application/json", ok, sizeof ok - 1);
     return 0;
 }
 
-int c360_api_ready(c360_call *c)
+static int api_ready(c360_call *c)
 {
     if (atomic_load(&c->srv->draining)) {
         static const char no[] = "{\"status\":\"draining\"}";
@@ -21,7 +21,7 @@ int c360_api_ready(c360_call *c)
     return 0;
 }
 
-int c360_api_metrics(c360_call *c)
+static int api_metrics(c360_call *c)
 {
     strbuf b = STRBUF_INIT;
     c360_metrics_render(c->srv->d.metrics, c->srv->d.store, &b);
@@ -29,3 +29,10 @@ int c360_api_metrics(c360_call *c)
     sb_release(&b);
     return 0;
 }
+
+const c360_route c360_routes_ops[] = {
+    {"GET", "/healthz", 0, 0, api_health, C360_ROUTE_health, 0},
+    {"GET", "/readyz", 0, 0, api_ready, C360_ROUTE_health, 0},
+    {"GET", "/metrics", 0, C360_ROLE_ADMIN, api_metrics, C360_ROUTE_metrics, 0},
+    {0},
+};

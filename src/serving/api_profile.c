@@ -4,6 +4,7 @@
  * (following merge redirects). */
 #include "serving/http_int.h"
 #include "core/errors.h"
+#include "features/features.h"
 #include "identity/resolve.h"
 #include "profile/timeline.h"
 #include "serving/url.h"
@@ -69,7 +70,7 @@ static void merges_json(c360_store *s, uint64_t pid, strbuf *out)
     sb_release(&dropped);
 }
 
-int c360_api_profile(c360_call *c)
+static int api_profile(c360_call *c)
 {
     const char *sub = c->sub;
     size_t n = c->sublen;
@@ -92,7 +93,7 @@ int c360_api_profile(c360_call *c)
             c360_respond_error(c, f == 0 ? C360_ENOPROFILE : C360_ESTORE, f == 0 ? "profile was erased or merged" : "store read failed");
             goto done;
         }
-        c360_profile_to_json(&p, &out);
+        c360_profile_to_json_ex(&p, &out, c->srv->d.features ? c360_features_render : NULL, c->srv->d.features);
         c360_profile_release(&p);
     } else if (wl == 10 && !memcmp(what, "identities", 10)) {
         c360_profile p;
@@ -148,3 +149,8 @@ done:
     sb_release(&out);
     return 0;
 }
+
+const c360_route c360_routes_profile[] = {
+    {"GET", "/v1/profiles/", 1, C360_ROLES_READ, api_profile, C360_ROUTE_profile, 0},
+    {0},
+};

@@ -16,34 +16,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* ---- routes, as data ---- */
+/* ---- routes: the tables of the api_*.c files ---- */
 
-typedef struct {
-    const char *method;
-    const char *path;
-    int prefix;                        /* path is a prefix; the rest goes to c->sub */
-    int roles;                         /* roles allowed; 0 = no auth */
-    int (*fn)(c360_call *c);
-    int route;                         /* metrics label */
-    int arg;
-} route_def;
-
-#define INGEST(p, t) {"POST", p, 0, C360_ROLE_INGEST | C360_ROLE_ADMIN, c360_api_ingest, C360_ROUTE_ingest, t}
-static const route_def routes[] = {
-    INGEST("/v1/identify", C360_EV_IDENTIFY),
-    INGEST("/v1/track", C360_EV_TRACK),
-    INGEST("/v1/page", C360_EV_PAGE),
-    INGEST("/v1/screen", C360_EV_SCREEN),
-    INGEST("/v1/group", C360_EV_GROUP),
-    INGEST("/v1/alias", C360_EV_ALIAS),
-    INGEST("/v1/batch", -1),
-    INGEST("/v1/import", -1),
-    {"GET", "/v1/profiles/", 1, C360_ROLES_READ, c360_api_profile, C360_ROUTE_profile, 0},
-    {"GET", "/healthz", 0, 0, c360_api_health, C360_ROUTE_health, 0},
-    {"GET", "/readyz", 0, 0, c360_api_ready, C360_ROUTE_health, 0},
-    {"GET", "/metrics", 0, C360_ROLE_ADMIN, c360_api_metrics, C360_ROUTE_metrics, 0},
+static const c360_route *const route_tables[] = {
+    c360_routes_ingest, c360_routes_profile, c360_routes_features, c360_routes_ops,
 };
-#define NROUTES (sizeof routes / sizeof routes[0])
+#define NTABLES (sizeof route_tables / sizeof route_tables[0])
 
 /* ---- responses ---- */
 
@@ -138,9 +116,9 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     }
     while (plen > 1 && path[plen - 1] == '/') plen--; /* tolerate a trailing slash */
     int path_known = 0;
-    const route_def *r = NULL;
-    for (size_t i = 0; i < NROUTES; i++) {
-        const route_def *d = &routes[i];
+    const c360_route *r = NULL;
+    for (size_t ti = 0; ti < NTABLES && !r; ti++)
+    for (const c360_route *d = route_tables[ti]; d->method && !r; d++) {
         size_t dl = strlen(d->path);
         int match = d->prefix ? (plen > dl && !memcmp(path, d->path, dl)) : (plen == dl && !memcmp(path, d->path, dl));
         if (!match) continue;

@@ -22,6 +22,7 @@ typedef struct c360_server_deps {
     c360_engine *engine;
     c360_metrics *metrics;
     const c360_id_rules *rules;
+    struct c360_features *features;     /* may be NULL */
 } c360_server_deps;
 
 int c360_server_start(c360_server **out, const c360_server_deps *d, char *err, size_t errlen);

@@ -69,12 +69,21 @@ void c360_respond(c360_call *c, int status, const char *content_type, const char
 void c360_respond_json(c360_call *c, int status, const strbuf *body);
 void c360_respond_error(c360_call *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* route handlers */
-int c360_api_ingest(c360_call *c);
-int c360_api_profile(c360_call *c);
-int c360_api_health(c360_call *c);
-int c360_api_ready(c360_call *c);
-int c360_api_metrics(c360_call *c);
+/* Routes, as data: each api_*.c exports a table ending with {0}; http.c lists the tables. */
+typedef struct c360_route {
+    const char *method;
+    const char *path;
+    int prefix;                        /* path is a prefix; the rest goes to c->sub */
+    int roles;                         /* roles allowed; 0 = no auth */
+    int (*fn)(c360_call *c);
+    int route;                         /* metrics label (C360_ROUTE_*) */
+    int arg;
+} c360_route;
+
+extern const c360_route c360_routes_ingest[];
+extern const c360_route c360_routes_profile[];
+extern const c360_route c360_routes_ops[];
+extern const c360_route c360_routes_features[];
 /* loop-side completion of ingest jobs (registered on done_rx) */
 void c360_api_ingest_done(h2o_multithread_receiver_t *rx, h2o_linklist_t *messages);
 

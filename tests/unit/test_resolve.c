@@ -74,7 +74,7 @@ static env *env_open(const char *const *settings)
                           .dedup_window_ms = v->cfg.dedup_window_ms};
     if (c360_store_open(&v->s, v->dir, &so, err, sizeof err)) fail_msg("store: %s", err);
     v->m = calloc(1, sizeof *v->m);
-    if (c360_engine_open(&v->e, v->s, &v->cfg, &v->rules, v->m, err, sizeof err)) fail_msg("engine: %s", err);
+    if (c360_engine_open(&v->e, v->s, &v->cfg, &v->rules, NULL, v->m, err, sizeof err)) fail_msg("engine: %s", err);
     v->cx.rules = &v->rules;
     v->cx.secret = c360_store_secret(v->s);
     v->cx.max_event_bytes = v->cfg.max_event_bytes;
@@ -721,7 +721,7 @@ static void test_rejected_identifiers_do_not_create(void **state)
     /* profile sequence survives reopening the engine: no pid reuse */
     c360_engine_free(v->e);
     char err[256];
-    assert_int_equal(c360_engine_open(&v->e, v->s, &v->cfg, &v->rules, v->m, err, sizeof err), 0);
+    assert_int_equal(c360_engine_open(&v->e, v->s, &v->cfg, &v->rules, NULL, v->m, err, sizeof err), 0);
     ingest(v, "{\"type\":\"identify\",\"userId\":\"y\",\"messageId\":\"y1\"}");
     uint64_t q = lookup(v, "user_id", "y");
     assert_true(q != 0 && q != p);
@@ -819,7 +819,7 @@ static void test_lowered_limit_existing_profile(void **state)
     char err[256] = "";
     assert_int_equal(c360_config_set(&v->cfg, "identity.limits", "user_id=1,email=2,*=5", err, sizeof err), 0);
     assert_int_equal(c360_id_rules_init(&v->rules, &v->cfg, err, sizeof err), 0);
-    assert_int_equal(c360_engine_open(&v->e, v->s, &v->cfg, &v->rules, v->m, err, sizeof err), 0);
+    assert_int_equal(c360_engine_open(&v->e, v->s, &v->cfg, &v->rules, NULL, v->m, err, sizeof err), 0);
 
     const char *bodies[] = {
         "{\"type\":\"track\",\"event\":\"Other customer\",\"userId\":\"someone\",\"messageId\":\"o1\"}",
