@@ -146,6 +146,7 @@ void c360_config_defaults(c360_config *c)
 
 void c360_config_release(c360_config *c)
 {
+    free(c->config_file);
     for (size_t i = 0; i < NOPTS; i++)
         if (opts[i].type == T_STR || opts[i].type == T_LIST || opts[i].type == T_MAP || opts[i].type == T_LINES)
             free(*(char **)((char *)c + opts[i].offset));
@@ -226,6 +227,33 @@ static int y_flat_value(yctx *y, yaml_event_t *first, strbuf *out, int *is_map, 
     }
 }
 
+/* Top-level sections with their own structure, read by the module that owns them (with
+ * c360_config.config_file): the flat settings loader skips them. */
+static const char *const owned_sections[] = {"features", "segments", "fraud", "recommendations", "privacy",
+                                              "roles", "mappings", "sources", NULL};
+
+static int owned_section(const char *name)
+{
+    for (int i = 0; owned_sections[i]; i++)
+        if (!strcmp(owned_sections[i], name)) return 1;
+    return 0;
+}
+
+/* Consumes the rest of a node whose start event was already read. */
+static int y_skip(yctx *y, yaml_event_t *start)
+{
+    if (start->type != YAML_MAPPING_START_EVENT && start->type != YAML_SEQUENCE_START_EVENT) return 0;
+    int depth = 1;
+    while (depth > 0) {
+        yaml_event_t ev;
+        if (y_next(y, &ev)) return -1;
+        if (ev.type == YAML_MAPPING_START_EVENT || ev.type == YAML_SEQUENCE_START_EVENT) depth++;
+        else if (ev.type == YAML_MAPPING_END_EVENT || ev.type == YAML_SEQUENCE_END_EVENT) depth--;
+        yaml_event_delete(&ev);
+    }
+    return 0;
+}
+
 static int y_mapping(yctx *y, const char *prefix)
 {
     for (;;) {
@@ -248,7 +276,9 @@ static int y_mapping(yctx *y, const char *prefix)
         if (y_next(y, &vev)) { sb_release(&name); return -1; }
         const opt_def *o = find_opt(name.buf);
         int rc = 0;
-        if (vev.type == YAML_MAPPING_START_EVENT && (!o || o->type != T_MAP)) {
+        if (!*prefix && owned_section(name.buf)) {
+            rc = y_skip(y, &vev);
+        } else if (vev.type == YAML_MAPPING_START_EVENT && (!o || o->type != T_MAP)) {
             rc = y_mapping(y, name.buf);
         } else if (!o) {
             snprintf(y->err, y->errlen, "unknown setting '%s' in config file (line %zu)", name.buf,
@@ -275,6 +305,8 @@ int c360_config_load_yaml(c360_config *c, const char *path, char *err, size_t er
         return -1;
     }
     yctx y = {.c = c, .err = err, .errlen = errlen};
+    free(c->config_file);
+    c->config_file = xstrdup(path);
     yaml_parser_initialize(&y.p);
     yaml_parser_set_input_file(&y.p, f);
     int rc = 0, done = 0;

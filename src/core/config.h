@@ -11,6 +11,8 @@
 #include <stdio.h>
 
 typedef struct c360_config {
+    char *config_file;         /* the YAML file loaded, or NULL; modules read their own sections
+                                * (features, segments, fraud, privacy, roles, mappings, sources) */
     char *listen;              /* HOST:PORT */
     char *data_dir;
     char *write_key;           /* quick-start ingest key (may be NULL) */
