@@ -9,6 +9,8 @@ int c360_cmd_load(int argc, char **argv);
 int c360_cmd_profile(int argc, char **argv);
 int c360_cmd_gen_demo(int argc, char **argv);
 int c360_cmd_config(int argc, char **argv);
+int c360_cmd_backup(int argc, char **argv);
+int c360_cmd_restore(int argc, char **argv);
 
 /* Loads the configuration for a command: defaults, --config FILE, environment, flags (consumed
  * from argv). Prints usage and returns 1 for --help (exit 0), -1 on error (message printed),

@@ -13,6 +13,8 @@ static const struct {
     {"load", c360_cmd_load, "load NDJSON Segment events from a file or stdin straight into the store"},
     {"profile", c360_cmd_profile, "print the profile of TYPE:VALUE from the store"},
     {"gen-demo", c360_cmd_gen_demo, "write a deterministic demo grocery shop as NDJSON events"},
+    {"backup", c360_cmd_backup, "take a consistent copy of the store (from a running server with --url)"},
+    {"restore", c360_cmd_restore, "restore a backup into a data dir (server stopped)"},
     {"config", c360_cmd_config, "print the settings, their defaults and flags (--markdown for docs)"},
 };
 

@@ -19,7 +19,7 @@
 /* ---- routes: the tables of the api_*.c files ---- */
 
 static const c360_route *const route_tables[] = {
-    c360_routes_ingest, c360_routes_profile, c360_routes_features, c360_routes_ops,
+    c360_routes_ingest, c360_routes_profile, c360_routes_features, c360_routes_admin, c360_routes_ops,
 };
 #define NTABLES (sizeof route_tables / sizeof route_tables[0])
 

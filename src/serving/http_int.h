@@ -84,6 +84,7 @@ extern const c360_route c360_routes_ingest[];
 extern const c360_route c360_routes_profile[];
 extern const c360_route c360_routes_ops[];
 extern const c360_route c360_routes_features[];
+extern const c360_route c360_routes_admin[];
 /* loop-side completion of ingest jobs (registered on done_rx) */
 void c360_api_ingest_done(h2o_multithread_receiver_t *rx, h2o_linklist_t *messages);
 

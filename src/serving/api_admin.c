@@ -1,0 +1,56 @@
+/* api_admin.c -- operator endpoints (admin key): POST /v1/admin/backup takes a consistent copy
+ * of the store (a RocksDB checkpoint: hard links of immutable files plus the live WAL) while the
+ * server keeps serving and ingesting. Everything acknowledged before the request is in it. */
+#include "serving/http_int.h"
+#include "core/errors.h"
+#include "util/clock.h"
+#include "util/json.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static int api_backup(c360_call *c)
+{
+    h2o_req_t *req = c->req;
+    c360_json j;
+    c360_json_init(&j);
+    char err[512];
+    strbuf dir = STRBUF_INIT, out = STRBUF_INIT;
+    if (c360_json_parse(&j, req->entity.base, req->entity.len, err, sizeof err) || j.tok[0].type != CJ_OBJECT) {
+        c360_respond_error(c, C360_EJSON, "body must be a JSON object {\"dir\": \"/path/for/the/backup\"}");
+        goto done;
+    }
+    int t = c360_json_get(&j, 0, "dir");
+    if (t < 0 || c360_json_str(&j, t, &dir) || dir.len == 0 || dir.buf[0] != '/' || memchr(dir.buf, 0, dir.len)) {
+        c360_respond_error(c, C360_EPARAM, "field 'dir' must be an absolute path");
+        goto done;
+    }
+    struct stat st;
+    if (stat(dir.buf, &st) == 0) {
+        c360_respond_error(c, C360_EPARAM, "backup dir %s already exists; give a new path", dir.buf);
+        goto done;
+    }
+    int64_t t0 = c360_monotonic_ns();
+    if (c360_store_checkpoint(c->srv->d.store, dir.buf, err, sizeof err)) {
+        c360_respond_error(c, C360_ESTORE, "%s", err);
+        goto done;
+    }
+    double ms = (double)(c360_monotonic_ns() - t0) / 1e6;
+    LOG_INFO("backup taken", "\"ms\":%.1f", ms);
+    sb_adds(&out, "{\"dir\":");
+    c360_json_put_str(&out, dir.buf, dir.len);
+    sb_addf(&out, ",\"ms\":%.1f}", ms);
+    c360_respond_json(c, 200, &out);
+done:
+    c360_json_release(&j);
+    sb_release(&dir);
+    sb_release(&out);
+    return 0;
+}
+
+const c360_route c360_routes_admin[] = {
+    {"POST", "/v1/admin/backup", 0, C360_ROLE_ADMIN, api_backup, C360_ROUTE_other, 0},
+    {0},
+};
