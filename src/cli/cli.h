@@ -17,6 +17,16 @@ int c360_cmd_restore(int argc, char **argv);
  * 0 otherwise. */
 int c360_cli_config(c360_config *cfg, int *argc, char **argv, const char *usage);
 
+/* Calls a running server: method, path and optional JSON body, with the key as Bearer.
+ * 0 with *status and the response body, or -1 with err when the server cannot be reached. */
+#include "util/strbuf.h"
+int c360_http_call(const char *url, const char *key, const char *method, const char *path, const char *body,
+                   long *status, strbuf *resp, char *err, size_t errlen);
+/* Removes `--url URL` from argv; returns it (or $C360_URL), NULL if none. */
+const char *c360_cli_take_url(int *argc, char **argv);
+int c360_cmd_keys(int argc, char **argv);
+int c360_cmd_audit(int argc, char **argv);
+
 /* A progress line on stderr when it is a terminal: done/total, rate and ETA. */
 typedef struct c360_progress {
     int tty;

@@ -11,7 +11,6 @@
 #include "util/json.h"
 #include "util/strbuf.h"
 
-#include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -34,12 +33,6 @@ static const char restore_usage[] =
     "Restores a backup into the data dir, which must be empty or absent (--force moves an\n"
     "existing one aside to DIR.replaced-<time>). The server must be stopped.\n";
 
-static size_t collect(char *p, size_t sz, size_t n, void *ud)
-{
-    sb_add(ud, p, sz * n);
-    return sz * n;
-}
-
 static int absolute(const char *path, char *out, size_t n)
 {
     if (path[0] == '/') return (size_t)snprintf(out, n, "%s", path) < n ? 0 : -1;
@@ -50,35 +43,19 @@ static int absolute(const char *path, char *out, size_t n)
 
 static int backup_via_server(const char *url, const char *key, const char *dir)
 {
-    char abs[PATH_MAX];
+    char abs[PATH_MAX], err[512];
     if (absolute(dir, abs, sizeof abs)) {
         fprintf(stderr, "c360 backup: cannot resolve %s\n", dir);
         return 2;
     }
-    strbuf body = STRBUF_INIT, resp = STRBUF_INIT, endpoint = STRBUF_INIT, auth = STRBUF_INIT;
+    strbuf body = STRBUF_INIT, resp = STRBUF_INIT;
     sb_adds(&body, "{\"dir\":");
     c360_json_put_cstr(&body, abs);
     sb_addc(&body, '}');
-    sb_adds(&endpoint, url);
-    while (endpoint.len && endpoint.buf[endpoint.len - 1] == '/') sb_truncate(&endpoint, endpoint.len - 1);
-    sb_adds(&endpoint, "/v1/admin/backup");
-    sb_addf(&auth, "Authorization: Bearer %s", key);
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    CURL *h = curl_easy_init();
-    struct curl_slist *hdr = curl_slist_append(NULL, auth.buf);
-    hdr = curl_slist_append(hdr, "Content-Type: application/json");
-    curl_easy_setopt(h, CURLOPT_URL, endpoint.buf);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.buf);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)body.len);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
-    CURLcode cc = curl_easy_perform(h);
-    long status = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    long status;
     int rc = 0;
-    if (cc != CURLE_OK) {
-        fprintf(stderr, "c360 backup: cannot reach %s: %s\n", endpoint.buf, curl_easy_strerror(cc));
+    if (c360_http_call(url, key, "POST", "/v1/admin/backup", body.buf, &status, &resp, err, sizeof err)) {
+        fprintf(stderr, "c360 backup: %s\n", err);
         rc = 1;
     } else if (status != 200) {
         fprintf(stderr, "c360 backup: server answered %ld: %s\n", status, resp.buf);
@@ -86,29 +63,15 @@ static int backup_via_server(const char *url, const char *key, const char *dir)
     } else {
         printf("%s\n", resp.buf);
     }
-    curl_slist_free_all(hdr);
-    curl_easy_cleanup(h);
-    curl_global_cleanup();
     sb_release(&body);
     sb_release(&resp);
-    sb_release(&endpoint);
-    sb_release(&auth);
     return rc;
 }
 
 int c360_cmd_backup(int argc, char **argv)
 {
     c360_config cfg;
-    const char *url = getenv("C360_URL");
-    /* --url is ours, not a setting: take it out before the settings parser sees it */
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--url") && i + 1 < argc) {
-            url = argv[i + 1];
-            memmove(&argv[i], &argv[i + 2], sizeof(char *) * (size_t)(argc - i - 1));
-            argc -= 2;
-            i--;
-        }
-    }
+    const char *url = c360_cli_take_url(&argc, argv);
     int r = c360_cli_config(&cfg, &argc, argv, backup_usage);
     if (r) {
         c360_config_release(&cfg);

@@ -5,6 +5,8 @@
 #include "core/metrics.h"
 #include "engine/engine.h"
 #include "features/features.h"
+#include "privacy/audit.h"
+#include "privacy/policy.h"
 #include "identity/normalize.h"
 #include "serving/http.h"
 #include "store/store.h"
@@ -15,6 +17,52 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include "util/clock.h"
+
+/* ---- maintenance: the hourly retention sweep of inactive customers ---- */
+
+typedef struct maint {
+    c360_engine *engine;
+    int64_t inactive_ms;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stop, busy;
+    pthread_t th;
+} maint;
+
+static void sweep_done(c360_job *job)
+{
+    maint *m = job->udata;
+    pthread_mutex_lock(&m->mu);
+    m->busy = 0;
+    pthread_cond_broadcast(&m->cv);
+    pthread_mutex_unlock(&m->mu);
+}
+
+static void *maint_main(void *arg)
+{
+    maint *m = arg;
+    c360_job job;
+    pthread_mutex_lock(&m->mu);
+    while (!m->stop) {
+        memset(&job, 0, sizeof job);
+        job.sweep_before_ms = c360_now_ms() - m->inactive_ms;
+        job.done = sweep_done;
+        job.udata = m;
+        m->busy = 1;
+        pthread_mutex_unlock(&m->mu);
+        if (c360_engine_submit(m->engine, &job)) m->busy = 0;
+        pthread_mutex_lock(&m->mu);
+        while (m->busy) pthread_cond_wait(&m->cv, &m->mu);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 3600;
+        while (!m->stop && pthread_cond_timedwait(&m->cv, &m->mu, &until) == 0) {}
+    }
+    pthread_mutex_unlock(&m->mu);
+    return NULL;
+}
 
 static const char usage[] =
     "usage: c360 serve [--config FILE] [--listen HOST:PORT] [--data-dir DIR] [--write-key KEY] [--admin-key KEY]\n\n"
@@ -58,6 +106,9 @@ int c360_cmd_serve(int argc, char **argv)
     c360_store *store = NULL;
     c360_engine *engine = NULL;
     c360_features *features = NULL;
+    c360_audit *audit = NULL;
+    c360_policy policy;
+    int policy_ok = 0;
     c360_server *server = NULL;
     c360_metrics *metrics = xcalloc(1, sizeof *metrics);
     c360_store_opts so = {.block_cache_bytes = cfg.block_cache_bytes, .partitions = cfg.partitions,
@@ -71,22 +122,47 @@ int c360_cmd_serve(int argc, char **argv)
         fprintf(stderr, "c360 serve: %s\n", err);
         goto out;
     }
-    c360_server_deps deps = {.cfg = &cfg, .store = store, .engine = engine, .metrics = metrics, .rules = &rules, .features = features};
+    if (c360_policy_init(&policy, &cfg, c360_store_secret(store), err, sizeof err)) {
+        fprintf(stderr, "c360 serve: %s\n", err);
+        goto out;
+    }
+    policy_ok = 1;
+    if (c360_audit_open(&audit, cfg.data_dir, c360_store_secret(store), err, sizeof err)) {
+        fprintf(stderr, "c360 serve: %s\n", err);
+        goto out;
+    }
+    c360_server_deps deps = {.cfg = &cfg, .store = store, .engine = engine, .metrics = metrics, .rules = &rules,
+                             .features = features, .audit = audit, .policy = &policy};
     if (c360_server_start(&server, &deps, err, sizeof err)) {
         fprintf(stderr, "c360 serve: %s\n", err);
         goto out;
     }
+    maint mt = {.engine = engine, .inactive_ms = cfg.inactive_erase_ms};
+    pthread_mutex_init(&mt.mu, NULL);
+    pthread_cond_init(&mt.cv, NULL);
+    int mt_started = cfg.inactive_erase_ms > 0 && pthread_create(&mt.th, NULL, maint_main, &mt) == 0;
     LOG_INFO("ready", "\"url\":\"http://%s/\",\"data_dir\":\"%s\"", cfg.listen, cfg.data_dir);
     int sig = 0;
     sigwait(&sigs, &sig);
     LOG_INFO("draining", "\"signal\":%d", sig);
     c360_server_stop(server);
+    if (mt_started) {
+        pthread_mutex_lock(&mt.mu);
+        mt.stop = 1;
+        pthread_cond_broadcast(&mt.cv);
+        pthread_mutex_unlock(&mt.mu);
+        pthread_join(mt.th, NULL);
+    }
+    pthread_mutex_destroy(&mt.mu);
+    pthread_cond_destroy(&mt.cv);
     rc = 0;
 out:
     if (engine) c360_engine_stop(engine);
     if (server) c360_server_free(server);
     c360_engine_free(engine);
     c360_features_free(features);
+    c360_audit_close(audit);
+    if (policy_ok) c360_policy_release(&policy);
     c360_store_close(store);
     c360_id_rules_release(&rules);
     free(metrics);

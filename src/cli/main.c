@@ -15,6 +15,8 @@ static const struct {
     {"gen-demo", c360_cmd_gen_demo, "write a deterministic demo grocery shop as NDJSON events"},
     {"backup", c360_cmd_backup, "take a consistent copy of the store (from a running server with --url)"},
     {"restore", c360_cmd_restore, "restore a backup into a data dir (server stopped)"},
+    {"keys", c360_cmd_keys, "create, list and revoke API keys with roles"},
+    {"audit", c360_cmd_audit, "verify the audit log's hash chain"},
     {"config", c360_cmd_config, "print the settings, their defaults and flags (--markdown for docs)"},
 };
 

@@ -50,6 +50,12 @@ static const opt_def opts[] = {
      "POSIX extended regexes (a YAML list; one per line in a flag); matching identifier values are never used"},
     {"identity.max_identities", T_INT, OFF(id_max_identities), "100", "most identifiers on one profile"},
     {"identity.max_merges", T_INT, OFF(id_max_merges), "50", "most profiles merged into one profile"},
+    {"erasure_suppress", T_BOOL, OFF(erasure_suppress), "true",
+     "after an erasure, drop later events that carry the erased identifiers (false: accept them as a new customer)"},
+    {"inactive_erase", T_DURATION, OFF(inactive_erase_ms), "0",
+     "erase customers whose last event is older than this (checked hourly and at start); 0 = never"},
+    {"tls_cert", T_STR, OFF(tls_cert), "", "PEM certificate chain; with tls_key the server speaks HTTPS only"},
+    {"tls_key", T_STR, OFF(tls_key), "", "PEM private key for tls_cert"},
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 

@@ -34,6 +34,10 @@ typedef struct c360_config {
     char *id_blocked_patterns; /* comma list of POSIX extended regexes */
     int64_t id_max_identities; /* cap on identifiers per profile */
     int64_t id_max_merges;     /* cap on merges into one profile */
+    int64_t erasure_suppress;  /* 1: events with an erased customer's identifiers are dropped */
+    int64_t inactive_erase_ms; /* erase profiles inactive this long; 0 = never */
+    char *tls_cert;            /* PEM files; both set = HTTPS */
+    char *tls_key;
 } c360_config;
 
 void c360_config_defaults(c360_config *c);

@@ -43,6 +43,9 @@ void c360_metrics_render(c360_metrics *m, c360_store *s, strbuf *o)
                "c360_events_accepted_total %llu\n", (unsigned long long)atomic_load(&m->events_accepted));
     sb_addf(o, "# HELP c360_events_duplicate_total Events dropped as duplicate messageIds.\n# TYPE c360_events_duplicate_total counter\n"
                "c360_events_duplicate_total %llu\n", (unsigned long long)atomic_load(&m->events_duplicate));
+    sb_addf(o, "# HELP c360_events_suppressed_total Events dropped because they carry an erased customer's identifier.\n"
+               "# TYPE c360_events_suppressed_total counter\nc360_events_suppressed_total %llu\n",
+            (unsigned long long)atomic_load(&m->events_suppressed));
     sb_adds(o, "# HELP c360_events_rejected_total Events refused, by reason.\n# TYPE c360_events_rejected_total counter\n");
     for (int i = 1; i < C360__NERR; i++) {
         uint64_t v = atomic_load(&m->events_rejected[i]);

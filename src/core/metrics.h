@@ -24,6 +24,7 @@ typedef struct c360_hist {
 typedef struct c360_metrics {
     _Atomic uint64_t events_accepted;
     _Atomic uint64_t events_duplicate;
+    _Atomic uint64_t events_suppressed;             /* carried an erased customer's identifier */
     _Atomic uint64_t events_rejected[C360__NERR];  /* by error code index */
     _Atomic uint64_t profiles_created;
     _Atomic uint64_t merges;

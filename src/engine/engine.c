@@ -3,6 +3,8 @@
 #include "engine/engine.h"
 #include "engine/state.h"
 #include "features/features.h"
+#include "privacy/consent.h"
+#include "privacy/erase.h"
 #include "identity/resolve.h"
 #include "profile/profile.h"
 #include "profile/timeline.h"
@@ -22,6 +24,7 @@ struct c360_engine {
     c360_metrics *m;
     c360_resolver res;
     c360_features *features;        /* may be NULL */
+    c360_suppress *suppressed;      /* identifiers of erased customers */
     c360_state *st;                 /* profiles and index entries changed since the last commit */
     c360_txn *txn;                  /* events, merge records, dedup marks since the last commit */
     pthread_mutex_t mu;
@@ -68,6 +71,7 @@ int c360_engine_open(c360_engine **out, c360_store *s, const c360_config *c, con
     e->cfg = c;
     e->m = m;
     e->st = c360_state_new(s, 100000);
+    e->suppressed = c360_suppress_load(s);
     if (init_resolver(e, rules)) {
         c360_state_free(e->st);
         snprintf(err, errlen, "cannot read the store's profile sequence");
@@ -86,6 +90,7 @@ void c360_engine_free(c360_engine *e)
     if (!e) return;
     c360_txn_free(e->txn);
     c360_state_free(e->st);
+    c360_suppress_free(e->suppressed);
     pthread_mutex_destroy(&e->mu);
     pthread_cond_destroy(&e->cv);
     free(e);
@@ -124,6 +129,13 @@ static int apply_one(c360_engine *e, c360_event *ev, int64_t now, int *dup, strb
         *dup = 1;
         return 0;
     }
+    if (e->cfg->erasure_suppress)
+        for (int i = 0; i < ev->nids; i++)
+            if (c360_suppress_has(e->suppressed, ev->ids[i].hash)) {
+                c360_count(&e->m->events_suppressed, 1);
+                *dup = 1; /* acknowledged, not stored: the customer asked to be erased */
+                return 0;
+            }
     c360_profile *p;
     int rc = c360_resolve(&e->res, e->txn, ev, now, &p);
     if (rc) return rc;
@@ -133,6 +145,7 @@ static int apply_one(c360_engine *e, c360_event *ev, int64_t now, int *dup, strb
     for (int i = 0; i < ev->ntraits; i++)
         c360_profile_set_trait(p, ev->traits[i].key, strlen(ev->traits[i].key), ev->traits[i].json,
                                strlen(ev->traits[i].json), ev->ts);
+    c360_consent_apply(e->txn, p, ev);
     if (e->features && (rc = c360_features_on_event(e->features, e->txn, p, ev, now)) != 0) return rc;
     dedup_mark(e, ev, now, p->pid);
     return 0;
@@ -192,6 +205,45 @@ int c360_engine_commit(c360_engine *e, int sync, char *err, size_t errlen)
 
 size_t c360_engine_pending_bytes(c360_engine *e) { return c360_txn_bytes(e->txn); }
 
+static int erase_now(c360_engine *e, uint64_t pid, c360_erase_report *rep);
+
+/* Retention of inactive customers: erases every profile whose last event is older than `before`
+ * (by event time). Runs on the writer, so nothing changes under it. */
+static int sweep_now(c360_engine *e, int64_t before, int *swept)
+{
+    char err[256];
+    *swept = 0;
+    if (c360_engine_commit(e, 0, err, sizeof err)) return C360_EUNAVAIL;
+    uint64_t *victims = NULL;
+    size_t n = 0, cap = 0;
+    unsigned char lo = C360_K_PROFILE, hi = C360_K_PROFILE + 1;
+    c360_iter *it = c360_iter_new(e->store, &lo, 1, &hi, 1);
+    for (c360_iter_first(it); c360_iter_valid(it); c360_iter_next(it)) {
+        size_t kl, vl;
+        const char *k = c360_iter_key(it, &kl);
+        if (kl != 10 || k[9] != C360_SUB_RECORD) continue;
+        const char *v = c360_iter_value(it, &vl);
+        c360_profile p;
+        if (c360_profile_decode(&p, v, vl)) continue;
+        if (p.last_seen < before) {
+            if (n == cap) victims = xrealloc(victims, sizeof *victims * (cap = cap ? cap * 2 : 64));
+            victims[n++] = p.pid;
+        }
+        c360_profile_release(&p);
+    }
+    c360_iter_free(it);
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        c360_erase_report rep;
+        rc = erase_now(e, victims[i], &rep);
+        if (rc == C360_ENOPROFILE) rc = 0;
+        else if (!rc) (*swept)++;
+    }
+    free(victims);
+    if (n) LOG_INFO("inactive customers erased", "\"count\":%d", *swept);
+    return rc;
+}
+
 static void *writer_main(void *arg)
 {
     c360_engine *e = arg;
@@ -218,17 +270,26 @@ static void *writer_main(void *arg)
 
         int failed = 0;
         for (c360_job *j = group; j && !failed; j = j->next) {
+            if (j->erase_pid) {
+                j->status = erase_now(e, j->erase_pid, j->erased);
+                continue;
+            }
+            if (j->sweep_before_ms) {
+                j->status = sweep_now(e, j->sweep_before_ms, &j->swept);
+                continue;
+            }
             failed = c360_engine_apply(e, j->evs, j->n, &j->accepted, &j->duplicates);
             if (failed) LOG_ERROR("apply failed; the group is abandoned", "\"code\":\"%s\"", c360_err_name(failed));
         }
         char err[256];
         if (failed) {
             c360_engine_abort(e);
-            for (c360_job *j = group; j; j = j->next) j->status = C360_EUNAVAIL;
+            for (c360_job *j = group; j; j = j->next)
+                if (!j->erase_pid) j->status = C360_EUNAVAIL; /* erasures were committed on their own */
         } else if (c360_engine_commit(e, (int)e->cfg->sync, err, sizeof err)) {
             LOG_ERROR("commit failed", "\"error\":\"%s\"", err);
             for (c360_job *j = group; j; j = j->next)
-                if (!j->status) j->status = C360_EUNAVAIL;
+                if (!j->status && !j->erase_pid) j->status = C360_EUNAVAIL;
         }
         for (c360_job *j = group, *nx; j; j = nx) {
             nx = j->next;
@@ -248,6 +309,32 @@ int c360_engine_start(c360_engine *e)
     e->started = 1;
     return 0;
 }
+
+/* An erasure is its own group: what came before is committed first, the erasure is committed
+ * with fsync, then purged from the files. */
+static int erase_now(c360_engine *e, uint64_t pid, c360_erase_report *rep)
+{
+    char err[256];
+    c360_erase_report tmp;
+    if (!rep) rep = &tmp;
+    if (c360_engine_commit(e, 0, err, sizeof err)) return C360_EUNAVAIL;
+    int rc = c360_erase_apply(e->store, e->st, e->txn, pid, (int)e->cfg->erasure_suppress, rep);
+    if (rc) {
+        c360_engine_abort(e);
+        return rc;
+    }
+    if (c360_engine_commit(e, 1, err, sizeof err)) return C360_EUNAVAIL;
+    /* the suppression entries are committed: only now do they take effect in memory */
+    if (e->cfg->erasure_suppress) {
+        c360_suppress_free(e->suppressed);
+        e->suppressed = c360_suppress_load(e->store);
+    }
+    if (c360_erase_purge(e->store, pid)) return C360_ESTORE;
+    LOG_INFO("customer erased", "\"identifiers\":%d,\"events\":%d", rep->identifiers, rep->events);
+    return 0;
+}
+
+int c360_engine_erase(c360_engine *e, uint64_t pid, c360_erase_report *rep) { return erase_now(e, pid, rep); }
 
 int c360_engine_submit(c360_engine *e, c360_job *job)
 {

@@ -27,6 +27,10 @@ typedef struct c360_job c360_job;
 struct c360_job {
     c360_event *evs;             /* owned by the submitter; not freed by the engine */
     int n;
+    uint64_t erase_pid;          /* non-zero: an erasure of this customer instead of events */
+    int64_t sweep_before_ms;     /* non-zero: erase every customer whose last event is older */
+    int swept;                   /* out, for sweeps: customers erased */
+    struct c360_erase_report *erased; /* out, for erasures (may be NULL) */
     int status;                  /* out: 0 or a C360_E* code */
     int accepted, duplicates;    /* out */
     void (*done)(c360_job *job); /* called on the writer thread after commit; must not block */
@@ -40,6 +44,8 @@ int c360_engine_open(c360_engine **out, c360_store *s, const c360_config *c, con
                      struct c360_features *features, c360_metrics *m, char *err, size_t errlen);
 int c360_engine_start(c360_engine *e);       /* starts the writer thread */
 int c360_engine_submit(c360_engine *e, c360_job *job);
+/* Synchronous erasure (c360 load's process, tests): commits, then purges. */
+int c360_engine_erase(c360_engine *e, uint64_t pid, struct c360_erase_report *rep);
 void c360_engine_stop(c360_engine *e);       /* finishes queued jobs, joins the writer */
 void c360_engine_free(c360_engine *e);
 

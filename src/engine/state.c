@@ -260,7 +260,8 @@ void c360_state_flush(c360_state *st, c360_txn *txn)
         c360_key_ident(&k, e->h);
         unsigned char pv[8];
         c360_put_u64be(pv, e->pid);
-        c360_txn_put(txn, k.b, k.n, pv, 8);
+        if (e->pid) c360_txn_put(txn, k.b, k.n, pv, 8);
+        else c360_txn_del(txn, k.b, k.n); /* erased */
         e->dirty = 0;
     }
     st->ndirty_p = st->ndirty_i = 0;

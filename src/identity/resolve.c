@@ -172,70 +172,28 @@ static void merge_record(c360_txn *txn, c360_profile *surv, const char *kind, in
 static int absorb(c360_resolver *r, c360_txn *txn, c360_profile *surv, c360_profile *loser)
 {
     c360_key lo, hi, nk;
-    /* events: same suffix (time + message hash) under the survivor */
-    c360_key_range(&lo, &hi, loser->pid, C360_SUB_EVENT);
+    /* Everything under the loser's key range moves under the survivor: events and consent
+     * history keep their suffix (time + message hash), merge records are renumbered into the
+     * survivor's sequence; the profile record itself is replaced by the absorbed survivor. The
+     * iterator reads the committed store (the group so far was committed before the merge). */
+    c360_key_range(&lo, &hi, loser->pid, 0);
     c360_iter *it = c360_iter_new(r->store, lo.b, lo.n, hi.b, hi.n);
-    strbuf keys = STRBUF_INIT;
     for (c360_iter_first(it); c360_iter_valid(it); c360_iter_next(it)) {
         size_t kl, vl;
         const char *k = c360_iter_key(it, &kl);
         const char *v = c360_iter_value(it, &vl);
-        if (kl != 26) continue;
-        memcpy(nk.b, k, kl);
-        nk.n = kl;
-        c360_put_u64be(nk.b + 1, surv->pid);
-        sb_add(&keys, k, kl);
-        strbuf val = STRBUF_INIT;
-        sb_add(&val, v, vl);
-        /* writing into the batch while iterating it is not allowed: collect, then write */
-        sb_add(&keys, nk.b, nk.n);
-        c360_put_uvarint(&keys, val.len);
-        sb_add(&keys, val.buf, val.len);
-        sb_release(&val);
+        if (kl < 10 || kl > sizeof nk.b || k[9] == C360_SUB_RECORD) continue;
+        if (k[9] == C360_SUB_MERGE) {
+            c360_key_merge(&nk, surv->pid, surv->merge_seq++);
+        } else {
+            memcpy(nk.b, k, kl);
+            nk.n = kl;
+            c360_put_u64be(nk.b + 1, surv->pid);
+        }
+        c360_txn_del(txn, k, kl);
+        c360_txn_put(txn, nk.b, nk.n, v, vl);
     }
     c360_iter_free(it);
-    /* merge records: renumbered into the survivor's sequence */
-    strbuf mrec = STRBUF_INIT;
-    c360_key_range(&lo, &hi, loser->pid, C360_SUB_MERGE);
-    it = c360_iter_new(r->store, lo.b, lo.n, hi.b, hi.n);
-    for (c360_iter_first(it); c360_iter_valid(it); c360_iter_next(it)) {
-        size_t kl, vl;
-        const char *k = c360_iter_key(it, &kl);
-        const char *v = c360_iter_value(it, &vl);
-        c360_put_bytes(&mrec, k, kl);
-        c360_put_bytes(&mrec, v, vl);
-    }
-    c360_iter_free(it);
-    /* apply collected event moves */
-    {
-        c360_cursor c;
-        c360_cursor_init(&c, keys.buf, keys.len);
-        while (c.p < c.end && !c.err) {
-            const char *oldk = (const char *)c.p;
-            c.p += 26;
-            const char *newk = (const char *)c.p;
-            c.p += 26;
-            size_t vl;
-            const char *v = c360_get_bytes(&c, &vl);
-            c360_txn_del(txn, oldk, 26);
-            c360_txn_put(txn, newk, 26, v, vl);
-        }
-    }
-    {
-        c360_cursor c;
-        c360_cursor_init(&c, mrec.buf, mrec.len);
-        while (c.p < c.end && !c.err) {
-            size_t kl, vl;
-            const char *k = c360_get_bytes(&c, &kl);
-            const char *v = c360_get_bytes(&c, &vl);
-            c360_txn_del(txn, k, kl);
-            c360_key mk;
-            c360_key_merge(&mk, surv->pid, surv->merge_seq++);
-            c360_txn_put(txn, mk.b, mk.n, v, vl);
-        }
-    }
-    sb_release(&keys);
-    sb_release(&mrec);
     /* identifiers -> survivor */
     for (int i = 0; i < loser->nids; i++) {
         c360_id id;

@@ -26,7 +26,8 @@ void c360_profile_release(c360_profile *p)
     for (int i = 0; i < p->ntraits; i++) { free(p->traits[i].key); free(p->traits[i].json); }
     for (int i = 0; i < p->nby_type; i++) free(p->by_type[i].name);
     for (int i = 0; i < p->nby_event; i++) free(p->by_event[i].name);
-    free(p->ids); free(p->traits); free(p->by_type); free(p->by_event); free(p->merged); free(p->ext);
+    for (int i = 0; i < p->nconsents; i++) { free(p->consents[i].key); free(p->consents[i].source); }
+    free(p->ids); free(p->traits); free(p->by_type); free(p->by_event); free(p->merged); free(p->ext); free(p->consents);
     memset(p, 0, sizeof *p);
 }
 
@@ -65,6 +66,13 @@ void c360_profile_encode(const c360_profile *p, strbuf *out)
     c360_put_uvarint(out, (uint64_t)p->nmerged);
     for (int i = 0; i < p->nmerged; i++) c360_put_uvarint(out, p->merged[i]);
     c360_put_bytes(out, p->ext ? p->ext : "", p->next);
+    c360_put_uvarint(out, (uint64_t)p->nconsents);
+    for (int i = 0; i < p->nconsents; i++) {
+        c360_put_bytes(out, p->consents[i].key, strlen(p->consents[i].key));
+        c360_put_uvarint(out, (uint64_t)p->consents[i].granted);
+        c360_put_svarint(out, p->consents[i].ts);
+        c360_put_bytes(out, p->consents[i].source, strlen(p->consents[i].source));
+    }
 }
 
 static int get_count(c360_cursor *c, size_t max)
@@ -122,6 +130,14 @@ int c360_profile_decode(c360_profile *p, const void *buf, size_t n)
         p->ext = xmalloc(el);
         memcpy(p->ext, e, el);
         p->next = el;
+    }
+    k = get_count(&c, n);
+    p->consents = xcalloc((size_t)k, sizeof *p->consents);
+    for (int i = 0; i < k && !c.err; i++, p->nconsents++) {
+        p->consents[i].key = c360_get_str(&c);
+        p->consents[i].granted = c360_get_uvarint(&c) != 0;
+        p->consents[i].ts = c360_get_svarint(&c);
+        p->consents[i].source = c360_get_str(&c);
     }
     if (c.err) {
         c360_profile_release(p);
@@ -228,6 +244,10 @@ void c360_profile_absorb(c360_profile *p, const c360_profile *l)
     p->total += l->total;
     if (l->first_seen < p->first_seen) p->first_seen = l->first_seen;
     if (l->last_seen > p->last_seen) p->last_seen = l->last_seen;
+    for (int i = 0; i < l->nconsents; i++) {
+        int prev;
+        c360_profile_set_consent(p, l->consents[i].key, l->consents[i].granted, l->consents[i].ts, l->consents[i].source, &prev);
+    }
     p->merged = xrealloc(p->merged, sizeof *p->merged * (size_t)(p->nmerged + l->nmerged + 1));
     p->merged[p->nmerged++] = l->pid;
     for (int i = 0; i < l->nmerged; i++) p->merged[p->nmerged++] = l->merged[i];
@@ -271,6 +291,37 @@ static void put_counters(strbuf *out, const c360_counter *c, int n)
         sb_addf(out, "%llu", (unsigned long long)c[i].n);
     }
     sb_addc(out, '}');
+}
+
+int c360_profile_consent(const c360_profile *p, const char *key)
+{
+    for (int i = 0; i < p->nconsents; i++)
+        if (!strcmp(p->consents[i].key, key)) return p->consents[i].granted;
+    return -1;
+}
+
+int c360_profile_set_consent(c360_profile *p, const char *key, int granted, int64_t ts, const char *source, int *prev)
+{
+    for (int i = 0; i < p->nconsents; i++) {
+        c360_consent *c = &p->consents[i];
+        if (strcmp(c->key, key)) continue;
+        *prev = c->granted;
+        /* newer wins; on equal times a refusal wins, so the result never depends on arrival order */
+        if (ts < c->ts || (ts == c->ts && (granted || !c->granted))) return 0;
+        c->granted = granted;
+        c->ts = ts;
+        free(c->source);
+        c->source = xstrdup(source);
+        return 1;
+    }
+    *prev = -1;
+    p->consents = xrealloc(p->consents, sizeof *p->consents * (size_t)(p->nconsents + 1));
+    p->consents[p->nconsents].key = xstrdup(key);
+    p->consents[p->nconsents].source = xstrdup(source);
+    p->consents[p->nconsents].granted = granted;
+    p->consents[p->nconsents].ts = ts;
+    p->nconsents++;
+    return 1;
 }
 
 void c360_profile_set_ext(c360_profile *p, const void *buf, size_t n)
@@ -329,7 +380,17 @@ void c360_profile_to_json_ex(const c360_profile *p, strbuf *out, c360_profile_js
         c360_profile_id_str(p->merged[i], id);
         sb_addf(out, "%s\"%s\"", i ? "," : "", id);
     }
-    sb_addc(out, ']');
+    sb_adds(out, "],\"consents\":{");
+    for (int i = 0; i < p->nconsents; i++) {
+        if (i) sb_addc(out, ',');
+        c360_json_put_key(out, p->consents[i].key);
+        sb_addf(out, "{\"granted\":%s,\"updated_at\":", p->consents[i].granted ? "true" : "false");
+        put_time(out, p->consents[i].ts);
+        sb_adds(out, ",\"source\":");
+        c360_json_put_cstr(out, p->consents[i].source);
+        sb_addc(out, '}');
+    }
+    sb_addc(out, '}');
     if (more) more(arg, p, out);
     sb_addc(out, '}');
 }

@@ -18,6 +18,7 @@
  *   by_event         n, then (name, count)
  *   merged           n, then pid                    profiles merged into this one
  *   ext              bytes                          computed-feature state (owned by src/features)
+ *   consents         n, then (key, granted, ts, source)   current consent per channel/purpose
  *
  * Traits keep the JSON text of their value exactly as received. A later event (by event time)
  * wins; an equal time is broken by comparing the JSON text, so the outcome never depends on
@@ -32,6 +33,7 @@
 typedef struct { char *type, *value, *event; int64_t first_ts; } c360_pid_ident;
 typedef struct { char *key, *json; int64_t ts; } c360_trait;
 typedef struct { char *name; uint64_t n; } c360_counter;
+typedef struct { char *key, *source; int granted; int64_t ts; } c360_consent;  /* key: "email", "marketing", ... */
 
 typedef struct c360_profile {
     uint64_t pid;
@@ -43,6 +45,7 @@ typedef struct c360_profile {
     c360_counter *by_event; int nby_event;
     uint64_t *merged;     int nmerged;
     char *ext;            size_t next;   /* opaque state of the features layer; NULL/0 if none */
+    c360_consent *consents; int nconsents;
 } c360_profile;
 
 void c360_profile_init(c360_profile *p, uint64_t pid, int64_t created_ms);
@@ -68,6 +71,11 @@ int c360_profile_id_parse(const char *s, size_t n, uint64_t *pid);
 typedef void (*c360_profile_json_more)(void *arg, const c360_profile *p, strbuf *out);
 void c360_profile_to_json(const c360_profile *p, strbuf *out);
 void c360_profile_to_json_ex(const c360_profile *p, strbuf *out, c360_profile_json_more more, void *arg);
+/* Sets consent `key` if ts is newer (ties: a refusal wins). Returns 1 if it changed, and the
+ * previous state in *prev (-1 none, 0 refused, 1 granted). */
+int c360_profile_set_consent(c360_profile *p, const char *key, int granted, int64_t ts, const char *source, int *prev);
+/* -1 unknown, 0 refused, 1 granted */
+int c360_profile_consent(const c360_profile *p, const char *key);
 /* Replaces the feature state bytes. */
 void c360_profile_set_ext(c360_profile *p, const void *buf, size_t n);
 

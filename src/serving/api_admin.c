@@ -50,7 +50,53 @@ done:
     return 0;
 }
 
+static void sweep_reply(c360_call *c, c360_job *job, void *udata)
+{
+    if (job->status) {
+        c360_respond_error(c, job->status, "retention sweep failed; retry");
+        return;
+    }
+    strbuf out = STRBUF_INIT, d = STRBUF_INIT;
+    sb_addf(&out, "{\"erased\":%d}", job->swept);
+    sb_addf(&d, "{\"erased\":%d}", job->swept);
+    c360_audit_call(c, "retention_sweep", 0, d.buf, 1);
+    c360_respond_json(c, 200, &out);
+    sb_release(&out);
+    sb_release(&d);
+}
+
+/* POST /v1/admin/retention: erase now every customer inactive longer than inactive_erase (or the
+ * body's {"inactive_for": "400d"}). */
+static int api_retention(c360_call *c)
+{
+    int64_t period = c->srv->d.cfg->inactive_erase_ms;
+    if (c->req->entity.len) {
+        c360_json j;
+        c360_json_init(&j);
+        char err[128];
+        strbuf v = STRBUF_INIT;
+        int bad = c360_json_parse(&j, c->req->entity.base, c->req->entity.len, err, sizeof err) || j.tok[0].type != CJ_OBJECT;
+        int t = bad ? -1 : c360_json_get(&j, 0, "inactive_for");
+        if (!bad && t >= 0 && (c360_json_str(&j, t, &v) || c360_parse_duration_ms(v.buf, &period))) bad = 1;
+        c360_json_release(&j);
+        sb_release(&v);
+        if (bad) {
+            c360_respond_error(c, C360_EPARAM, "body must be {\"inactive_for\": \"400d\"} (a duration)");
+            return 0;
+        }
+    }
+    if (period <= 0) {
+        c360_respond_error(c, C360_EPARAM, "no inactivity period: set inactive_erase or send {\"inactive_for\": \"400d\"}");
+        return 0;
+    }
+    c360_job job = {.sweep_before_ms = c360_now_ms() - period};
+    int rc = c360_call_submit(c, &job, sweep_reply, NULL);
+    if (rc) c360_respond_error(c, rc, "the writer is busy; retry");
+    return 0;
+}
+
 const c360_route c360_routes_admin[] = {
     {"POST", "/v1/admin/backup", 0, C360_ROLE_ADMIN, api_backup, C360_ROUTE_other, 0},
+    {"POST", "/v1/admin/retention", 0, C360_ROLES_SUBJECT, api_retention, C360_ROUTE_other, 0},
     {0},
 };

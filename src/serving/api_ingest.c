@@ -1,6 +1,7 @@
 /* api_ingest.c -- POST /v1/{identify,track,page,screen,group,alias,batch}: the Segment tracking
- * API. Validates on the event loop, hands events to the engine, and answers when the engine has
- * committed them (see http.h). A client that disconnects meanwhile does not stop the write. */
+ * API, and the plumbing every writer call from an HTTP loop uses (c360_call_submit): validate on
+ * the event loop, hand a job to the engine, answer when the engine has committed it (see
+ * http.h). A client that disconnects meanwhile does not stop the write. */
 #include "serving/http_int.h"
 #include "core/errors.h"
 #include "util/clock.h"
@@ -9,29 +10,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct ingest_req ingest_req;
+typedef struct call_req call_req;
 
 typedef struct {
-    ingest_req *ir;                /* NULL once the reply was sent */
+    call_req *cr;                  /* NULL once the reply was sent */
 } req_guard;
 
-struct ingest_req {
-    h2o_multithread_message_t msg; /* writer -> loop */
+struct call_req {
+    h2o_multithread_message_t msg; /* writer -> loop; first member */
     c360_job job;
     c360_call call;                /* call.req is NULL if the client went away */
     req_guard *guard;
+    c360_job_reply reply;
+    void *udata;
 };
 
 static void on_req_dispose(void *p)
 {
     req_guard *g = p;
-    if (g->ir) g->ir->call.req = NULL;
+    if (g->cr) g->cr->call.req = NULL;
 }
 
 static void on_job_done(c360_job *job)
 {
-    ingest_req *ir = job->udata;
-    h2o_multithread_send_message(&ir->call.t->done_rx, &ir->msg);
+    call_req *cr = job->udata;
+    h2o_multithread_send_message(&cr->call.t->done_rx, &cr->msg);
 }
 
 void c360_api_ingest_done(h2o_multithread_receiver_t *rx, h2o_linklist_t *messages)
@@ -39,19 +42,45 @@ void c360_api_ingest_done(h2o_multithread_receiver_t *rx, h2o_linklist_t *messag
     while (!h2o_linklist_is_empty(messages)) {
         h2o_multithread_message_t *m = H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
         h2o_linklist_unlink(&m->link);
-        ingest_req *ir = (ingest_req *)m;
-        ir->call.t->inflight--;
-        if (ir->call.req) {
-            ir->guard->ir = NULL;
-            if (ir->job.status == 0) {
-                static const char ok[] = "{\"success\":true}";
-                c360_respond(&ir->call, 200, "application/json", ok, sizeof ok - 1);
-            } else {
-                c360_respond_error(&ir->call, ir->job.status, "events could not be stored now; nothing was stored, retry later");
-            }
+        call_req *cr = (call_req *)m;
+        cr->call.t->inflight--;
+        if (cr->call.req) {
+            cr->guard->cr = NULL;
+            cr->reply(&cr->call, &cr->job, cr->udata);
         }
-        c360_events_free(ir->job.evs, ir->job.n);
-        free(ir);
+        c360_events_free(cr->job.evs, cr->job.n);
+        free(cr->udata);
+        free(cr);
+    }
+}
+
+int c360_call_submit(c360_call *c, c360_job *job, c360_job_reply reply, void *udata)
+{
+    call_req *cr = xcalloc(1, sizeof *cr);
+    cr->call = *c;
+    cr->job = *job;
+    cr->job.done = on_job_done;
+    cr->job.udata = cr;
+    cr->reply = reply;
+    cr->udata = udata;
+    int rc = c360_engine_submit(c->srv->d.engine, &cr->job);
+    if (rc) {
+        free(cr);
+        return rc;
+    }
+    cr->guard = h2o_mem_alloc_shared(&c->req->pool, sizeof *cr->guard, on_req_dispose);
+    cr->guard->cr = cr;
+    c->t->inflight++;
+    return 0;
+}
+
+static void ingest_reply(c360_call *c, c360_job *job, void *udata)
+{
+    if (job->status == 0) {
+        static const char ok[] = "{\"success\":true}";
+        c360_respond(c, 200, "application/json", ok, sizeof ok - 1);
+    } else {
+        c360_respond_error(c, job->status, "events could not be stored now; nothing was stored, retry later");
     }
 }
 
@@ -104,22 +133,12 @@ static int api_ingest(c360_call *c)
         c360_respond(c, 200, "application/json", ok, sizeof ok - 1);
         return 0;
     }
-    ingest_req *ir = xcalloc(1, sizeof *ir);
-    ir->call = *c;
-    ir->job.evs = evs;
-    ir->job.n = n;
-    ir->job.done = on_job_done;
-    ir->job.udata = ir;
-    rc = c360_engine_submit(srv->d.engine, &ir->job);
+    c360_job job = {.evs = evs, .n = n};
+    rc = c360_call_submit(c, &job, ingest_reply, NULL);
     if (rc) {
         c360_events_free(evs, n);
-        free(ir);
         c360_respond_error(c, rc, rc == C360_EBUSY ? "ingest queue is full; retry later" : "server is shutting down");
-        return 0;
     }
-    ir->guard = h2o_mem_alloc_shared(&req->pool, sizeof *ir->guard, on_req_dispose);
-    ir->guard->ir = ir;
-    c->t->inflight++;
     return 0;
 }
 

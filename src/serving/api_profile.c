@@ -6,6 +6,7 @@
 #include "core/errors.h"
 #include "features/features.h"
 #include "identity/resolve.h"
+#include "privacy/policy.h"
 #include "profile/timeline.h"
 #include "serving/url.h"
 #include "store/keys.h"
@@ -144,6 +145,22 @@ static int api_profile(c360_call *c)
         goto done;
     }
     c360_respond_json(c, 200, &out);
+    {
+        /* every read of personal data is audited; a reveal is its own entry */
+        strbuf d = STRBUF_INIT;
+        sb_addf(&d, "{\"view\":\"%.*s\"}", (int)(wl ? wl : 7), wl ? what : "profile");
+        c360_audit_call(c, "read", pid, d.buf, 0);
+        if (c->reveal && c->role == C360_ROLE_AGENT) {
+            sb_reset(&d);
+            sb_adds(&d, "{\"fields\":[");
+            int nf = 0;
+            for (int cls = 1; cls < C360_FC__N; cls++)
+                if (c->reveal & (1u << cls)) sb_addf(&d, "%s\"%s\"", nf++ ? "," : "", c360_policy_class_name(cls));
+            sb_adds(&d, "]}");
+            c360_audit_call(c, "reveal", pid, d.buf, 1);
+        }
+        sb_release(&d);
+    }
 done:
     sb_release(&ident);
     sb_release(&out);

@@ -2,6 +2,11 @@
  * See http.h for the threading model. */
 #include "serving/http_int.h"
 #include "core/errors.h"
+#include "privacy/audit.h"
+#include "privacy/apikeys.h"
+#include "privacy/policy.h"
+#include "profile/profile.h"
+#include "serving/url.h"
 #include "util/clock.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -19,7 +24,7 @@
 /* ---- routes: the tables of the api_*.c files ---- */
 
 static const c360_route *const route_tables[] = {
-    c360_routes_ingest, c360_routes_profile, c360_routes_features, c360_routes_admin, c360_routes_ops,
+    c360_routes_ingest, c360_routes_profile, c360_routes_features, c360_routes_admin, c360_routes_privacy, c360_routes_ops,
 };
 #define NTABLES (sizeof route_tables / sizeof route_tables[0])
 
@@ -39,7 +44,44 @@ void c360_respond(c360_call *c, int status, const char *ctype, const char *body,
 
 void c360_respond_json(c360_call *c, int status, const strbuf *body)
 {
+    /* field-level masking happens here, so that no read path can forget it */
+    if (status == 200 && c->srv->d.policy && !c360_policy_unmasked(c->role)) {
+        strbuf m = STRBUF_INIT;
+        c360_policy_mask(c->srv->d.policy, c->role, c->reveal, body->buf, body->len, &m);
+        c360_respond(c, status, "application/json", m.buf, m.len);
+        sb_release(&m);
+        return;
+    }
     c360_respond(c, status, "application/json", body->buf, body->len);
+}
+
+void c360_audit_call(c360_call *c, const char *action, uint64_t subject_pid, const char *detail, int durable)
+{
+    if (!c->srv->d.audit) return;
+    char id[20];
+    if (subject_pid) c360_profile_id_str(subject_pid, id);
+    c360_audit_log(c->srv->d.audit, c->key_name, c360_role_name(c->role), action, subject_pid ? id : NULL, detail, durable);
+}
+
+/* ?reveal=email,phone -> class bits; -1 if a name is unknown */
+static int parse_reveal(c360_call *c, unsigned *bits)
+{
+    *bits = 0;
+    if (!c->query) return 0;
+    strbuf v = STRBUF_INIT;
+    int f = c360_query_param(c->query, c->querylen, "reveal", &v);
+    int rc = 0;
+    if (f < 0) rc = -1;
+    else if (f == 1) {
+        char *save = NULL;
+        for (char *tok = strtok_r(v.buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+            int cls = !strcmp(tok, "all") ? -1 : c360_policy_class_parse(tok);
+            if (cls == 0) { rc = -1; break; }
+            *bits |= cls < 0 ? 0xFFFFu : (1u << cls);
+        }
+    }
+    sb_release(&v);
+    return rc;
 }
 
 void c360_respond_error(c360_call *c, int code, const char *fmt, ...)
@@ -95,8 +137,20 @@ static int authenticate(c360_call *c, int *presented)
         if (c360_segment_write_key(req->entity.base, req->entity.len, &key)) *presented = 1;
     }
     int role = 0;
-    if (key_eq(key.buf, key.len, cfg->admin_key)) role = C360_ROLE_ADMIN;
-    else if (key_eq(key.buf, key.len, cfg->write_key)) role = C360_ROLE_INGEST;
+    if (key_eq(key.buf, key.len, cfg->admin_key)) {
+        role = C360_ROLE_ADMIN;
+        snprintf(c->key_name, sizeof c->key_name, "admin-key");
+    } else if (key_eq(key.buf, key.len, cfg->write_key)) {
+        role = C360_ROLE_INGEST;
+        snprintf(c->key_name, sizeof c->key_name, "write-key");
+    } else if (key.len) {
+        c360_key_info info;
+        if (c360_keys_lookup(c->srv->d.store, key.buf, key.len, &info) == 1) {
+            role = info.role;
+            memcpy(c->key_name, info.name, sizeof c->key_name);
+        }
+    }
+    sodium_memzero(key.buf, key.len);
     sb_release(&key);
     return role;
 }
@@ -148,7 +202,15 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
             return 0;
         }
         if (!(c.role & r->roles)) {
-            c360_respond_error(&c, C360_EFORBIDDEN, "this key's role may not call %s %s", r->method, r->path);
+            c360_respond_error(&c, C360_EFORBIDDEN, "this key's role (%s) may not call %s %s", c360_role_name(c.role), r->method, r->path);
+            return 0;
+        }
+        if (parse_reveal(&c, &c.reveal)) {
+            c360_respond_error(&c, C360_EPARAM, "reveal takes field classes: email, phone, name, address, dob, payment, free_text, all");
+            return 0;
+        }
+        if (c.reveal && c.role != C360_ROLE_AGENT && c360_policy_unmasked(c.role) == 0) {
+            c360_respond_error(&c, C360_EFORBIDDEN, "the %s role may not reveal masked fields", c360_role_name(c.role));
             return 0;
         }
     }
@@ -193,6 +255,7 @@ static void *loop_main(void *arg)
     h2o_context_init(&t->ctx, h2o_evloop_create(), &s->h2o_config);
     t->accept_ctx.ctx = &t->ctx;
     t->accept_ctx.hosts = s->h2o_config.hosts;
+    t->accept_ctx.ssl_ctx = s->ssl_ctx;
     h2o_multithread_register_receiver(t->ctx.queue, &t->done_rx, c360_api_ingest_done);
     h2o_multithread_register_receiver(t->ctx.queue, &t->ctl_rx, on_ctl);
     t->listener = h2o_evloop_socket_create(t->ctx.loop, t->fd, H2O_SOCKET_FLAG_DONT_READ);
@@ -257,6 +320,26 @@ int c360_server_start(c360_server **out, const c360_server_deps *d, char *err, s
     h2o_handler_t *h = h2o_create_handler(pc, sizeof *h);
     h->on_req = on_req;
 
+    if (*d->cfg->tls_cert || *d->cfg->tls_key) {
+        if (!*d->cfg->tls_cert || !*d->cfg->tls_key) {
+            snprintf(err, errlen, "HTTPS needs both tls_cert and tls_key");
+            h2o_config_dispose(&s->h2o_config);
+            free(s);
+            return -1;
+        }
+        s->ssl_ctx = SSL_CTX_new(TLS_server_method());
+        SSL_CTX_set_min_proto_version(s->ssl_ctx, TLS1_2_VERSION);
+        if (SSL_CTX_use_certificate_chain_file(s->ssl_ctx, d->cfg->tls_cert) != 1 ||
+            SSL_CTX_use_PrivateKey_file(s->ssl_ctx, d->cfg->tls_key, SSL_FILETYPE_PEM) != 1 ||
+            SSL_CTX_check_private_key(s->ssl_ctx) != 1) {
+            snprintf(err, errlen, "cannot load the TLS certificate %s and key %s (PEM files that belong together)",
+                     d->cfg->tls_cert, d->cfg->tls_key);
+            SSL_CTX_free(s->ssl_ctx);
+            h2o_config_dispose(&s->h2o_config);
+            free(s);
+            return -1;
+        }
+    }
     s->nthreads = (int)(d->cfg->threads > 0 ? d->cfg->threads : 1);
     s->threads = xcalloc((size_t)s->nthreads, sizeof *s->threads);
     pthread_mutex_init(&s->start_mu, NULL);
@@ -278,7 +361,7 @@ int c360_server_start(c360_server **out, const c360_server_deps *d, char *err, s
     pthread_mutex_lock(&s->start_mu);
     while (s->started < s->nthreads) pthread_cond_wait(&s->start_cv, &s->start_mu);
     pthread_mutex_unlock(&s->start_mu);
-    LOG_INFO("listening", "\"addr\":\"%s\",\"threads\":%d", d->cfg->listen, s->nthreads);
+    LOG_INFO("listening", "\"addr\":\"%s\",\"threads\":%d,\"tls\":%s", d->cfg->listen, s->nthreads, s->ssl_ctx ? "true" : "false");
     *out = s;
     return 0;
 }

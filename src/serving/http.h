@@ -23,6 +23,8 @@ typedef struct c360_server_deps {
     c360_metrics *metrics;
     const c360_id_rules *rules;
     struct c360_features *features;     /* may be NULL */
+    struct c360_audit *audit;
+    const struct c360_policy *policy;
 } c360_server_deps;
 
 int c360_server_start(c360_server **out, const c360_server_deps *d, char *err, size_t errlen);

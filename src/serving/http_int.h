@@ -5,6 +5,7 @@
 
 #define H2O_USE_LIBUV 0
 #include <h2o.h>
+#include <openssl/ssl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -12,16 +13,7 @@
 #include "sources/segment.h"
 #include "util/strbuf.h"
 
-typedef enum {
-    C360_ROLE_NONE = 0,
-    C360_ROLE_INGEST = 1 << 0,
-    C360_ROLE_AGENT = 1 << 1,
-    C360_ROLE_FRAUD = 1 << 2,
-    C360_ROLE_MARKETING = 1 << 3,
-    C360_ROLE_PRIVACY = 1 << 4,
-    C360_ROLE_ADMIN = 1 << 5,
-} c360_role;
-#define C360_ROLES_READ (C360_ROLE_AGENT | C360_ROLE_FRAUD | C360_ROLE_MARKETING | C360_ROLE_PRIVACY | C360_ROLE_ADMIN)
+#include "privacy/roles.h"
 
 typedef struct http_thread http_thread;
 
@@ -35,6 +27,7 @@ struct c360_server {
     pthread_mutex_t start_mu;
     pthread_cond_t start_cv;
     atomic_int draining;
+    SSL_CTX *ssl_ctx;                  /* HTTPS when tls_cert and tls_key are set */
 };
 
 struct http_thread {
@@ -55,7 +48,9 @@ typedef struct c360_call {
     h2o_req_t *req;
     http_thread *t;
     c360_server *srv;
-    int role;
+    int role;                  /* the caller's role bit */
+    char key_name[65];         /* the caller's key name, for the audit log */
+    unsigned reveal;           /* field classes an agent asked to see unmasked (1 << class) */
     int route;                 /* C360_ROUTE_* for metrics */
     int64_t start_ns;
     const char *sub;           /* path after the route prefix (decoded), for prefix routes */
@@ -68,6 +63,8 @@ typedef struct c360_call {
 void c360_respond(c360_call *c, int status, const char *content_type, const char *body, size_t len);
 void c360_respond_json(c360_call *c, int status, const strbuf *body);
 void c360_respond_error(c360_call *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Records an audit entry for this call (action, subject pid or 0, extra detail JSON or NULL). */
+void c360_audit_call(c360_call *c, const char *action, uint64_t subject_pid, const char *detail, int durable);
 
 /* Routes, as data: each api_*.c exports a table ending with {0}; http.c lists the tables. */
 typedef struct c360_route {
@@ -85,7 +82,14 @@ extern const c360_route c360_routes_profile[];
 extern const c360_route c360_routes_ops[];
 extern const c360_route c360_routes_features[];
 extern const c360_route c360_routes_admin[];
-/* loop-side completion of ingest jobs (registered on done_rx) */
+extern const c360_route c360_routes_privacy[];
+/* Hands a job (events or an erasure) to the writer; `reply` runs on this loop once the job is
+ * committed, if the client is still connected; afterwards the job's events and `udata` (malloc'd,
+ * may be NULL) are freed. Returns 0, or a C360_E* code with nothing submitted (the caller
+ * answers and frees). */
+typedef void (*c360_job_reply)(c360_call *c, c360_job *job, void *udata);
+int c360_call_submit(c360_call *c, c360_job *job, c360_job_reply reply, void *udata);
+/* loop-side completion of writer jobs (registered on done_rx) */
 void c360_api_ingest_done(h2o_multithread_receiver_t *rx, h2o_linklist_t *messages);
 
 #endif

@@ -7,12 +7,15 @@
  *  prefix  rest of key                               value                          owner
  *  ------  ----------------------------------------  -----------------------------  ---------------
  *  'M'     name (ASCII)                              meta: format, partitions, ...  store.c
+ *  'K'     keyhash[16]                               API key record (JSON)          privacy/apikeys.c
  *  'I'     idhash[16]                                pid u64                        identity/resolve.c
  *  'D'     msghash[16]                               received_ms u64 + pid u64      engine/dedup.c
  *  'R'     pid u64                                   surviving pid u64 (merged)     identity/resolve.c
  *  'P'     pid u64 'A'                               profile record (profile/codec) profile/profile.c
  *  'P'     pid u64 'E' ts u64 msghash[8]             stored event JSON              profile/timeline.c
  *  'P'     pid u64 'M' seq u64                       merge/drop record JSON         identity/resolve.c
+ *  'P'     pid u64 'C' ts u64 msghash[8] idx u8      consent change JSON            privacy/consent.c
+ *  'S'     idhash[16]                                erased_at u64 (suppression)    privacy/erase.c
  *
  * pid: the customer's internal id. Its top 16 bits are the partition (hash of the first
  * identifier that created the profile, mod `partitions`), the low 48 bits a sequence number.
@@ -37,6 +40,8 @@
 #define C360_SUB_RECORD 'A'
 #define C360_SUB_EVENT  'E'
 #define C360_SUB_MERGE  'M'
+#define C360_SUB_CONSENT 'C'
+#define C360_K_SUPPRESS 'S'
 
 #define C360_PID_PART(pid) ((unsigned)((pid) >> 48))
 #define C360_TS_BIAS ((uint64_t)1 << 63)

@@ -284,6 +284,18 @@ int c360_store_get(c360_store *s, const void *k, size_t kl, strbuf *out)
     return 1;
 }
 
+int c360_store_put_sync(c360_store *s, const void *k, size_t kl, const void *v, size_t vl, char *err, size_t errlen)
+{
+    char *e = NULL;
+    rocksdb_put(s->db, s->wopts_sync, k, kl, v, vl, &e);
+    if (e) {
+        snprintf(err, errlen, "store: %s", e);
+        free(e);
+        return -1;
+    }
+    return 0;
+}
+
 static int64_t prop_int(c360_store *s, const char *name)
 {
     uint64_t v = 0;
@@ -354,6 +366,7 @@ void c360_txn_free(c360_txn *t)
 
 void c360_txn_put(c360_txn *t, const void *k, size_t kl, const void *v, size_t vl) { txn_add(t, k, kl, v, vl, 0); }
 void c360_txn_del(c360_txn *t, const void *k, size_t kl) { txn_add(t, k, kl, NULL, 0, 1); }
+void c360_txn_del_range(c360_txn *t, const void *lo, size_t lol, const void *hi, size_t hil) { txn_add(t, lo, lol, hi, hil, 2); }
 int c360_txn_count(c360_txn *t) { return (int)t->nops; }
 size_t c360_txn_bytes(c360_txn *t) { return t->arena.len; }
 
@@ -373,11 +386,12 @@ int c360_txn_commit(c360_txn *t, int sync, char *err, size_t errlen)
         qsort(t->ops, t->nops, sizeof *t->ops, op_cmp);
         for (size_t i = 0; i < t->nops; i++) {
             const txn_op *o = &t->ops[i];
-            /* only the last operation on a key matters */
-            if (i + 1 < t->nops && o->klen == t->ops[i + 1].klen &&
+            /* only the last operation on a key matters (range deletes always apply) */
+            if (o->del != 2 && i + 1 < t->nops && o->klen == t->ops[i + 1].klen &&
                 !memcmp(t->arena.buf + o->koff, t->arena.buf + t->ops[i + 1].koff, o->klen))
                 continue;
-            if (o->del) rocksdb_writebatch_delete(t->wb, t->arena.buf + o->koff, o->klen);
+            if (o->del == 2) rocksdb_writebatch_delete_range(t->wb, t->arena.buf + o->koff, o->klen, t->arena.buf + o->voff, o->vlen);
+            else if (o->del) rocksdb_writebatch_delete(t->wb, t->arena.buf + o->koff, o->klen);
             else rocksdb_writebatch_put(t->wb, t->arena.buf + o->koff, o->klen, t->arena.buf + o->voff, o->vlen);
         }
         rocksdb_write(t->s->db, sync ? t->s->wopts_sync : t->s->wopts_nosync, t->wb, &e);

@@ -33,6 +33,8 @@ int c360_store_partitions(const c360_store *s);
 const unsigned char *c360_store_secret(const c360_store *s);
 /* 1 found (value in *out, replacing its content), 0 absent, -1 error. */
 int c360_store_get(c360_store *s, const void *k, size_t kl, strbuf *out);
+/* A single synced write outside the engine (API keys, settings); 0 or -1 with err. */
+int c360_store_put_sync(c360_store *s, const void *k, size_t kl, const void *v, size_t vl, char *err, size_t errlen);
 int64_t c360_store_size_bytes(c360_store *s);
 int64_t c360_store_estimate_keys(c360_store *s);
 /* Make every write so far durable in SST files and drop obsolete WAL/SST files; used by erasure
@@ -49,6 +51,9 @@ c360_txn *c360_txn_new(c360_store *s);
 void c360_txn_free(c360_txn *t);
 void c360_txn_put(c360_txn *t, const void *k, size_t kl, const void *v, size_t vl);
 void c360_txn_del(c360_txn *t, const void *k, size_t kl);
+/* Deletes [lo, hi). Operations are applied in key order at commit, so a caller must not put keys
+ * inside the range earlier in the same transaction (the engine commits its group first). */
+void c360_txn_del_range(c360_txn *t, const void *lo, size_t lol, const void *hi, size_t hil);
 int c360_txn_count(c360_txn *t);
 size_t c360_txn_bytes(c360_txn *t);
 void c360_txn_clear(c360_txn *t);

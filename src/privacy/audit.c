@@ -1,0 +1,246 @@
+/* audit.c -- hash-chained, append-only audit log (see audit.h). */
+#include "privacy/audit.h"
+#include "util/clock.h"
+#include "util/json.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct c360_audit {
+    pthread_mutex_t mu;
+    int fd;
+    char *path;
+    unsigned char secret[32];
+    uint64_t seq;
+    char prev[65];
+};
+
+static void hash_hex(const unsigned char secret[32], const char *s, size_t n, char out[65])
+{
+    unsigned char h[32];
+    crypto_generichash(h, sizeof h, (const unsigned char *)s, n, secret, 32);
+    sodium_bin2hex(out, 65, h, sizeof h);
+}
+
+/* the part of a line covered by its hash, and the hash it carries */
+static int split_line(const char *line, size_t n, size_t *covered, char hash[65])
+{
+    static const char tag[] = ",\"hash\":\"";
+    if (n < sizeof tag + 66) return -1;
+    const char *h = line + n - 66 - (sizeof tag - 1);
+    if (memcmp(h, tag, sizeof tag - 1) || line[n - 1] != '}' || line[n - 2] != '"') return -1;
+    memcpy(hash, h + sizeof tag - 1, 64);
+    hash[64] = 0;
+    *covered = (size_t)(h - line);
+    return 0;
+}
+
+static int field_str(const char *line, size_t n, const char *key, strbuf *out)
+{
+    c360_json j;
+    c360_json_init(&j);
+    char err[64];
+    int rc = -1;
+    if (c360_json_parse(&j, line, n, err, sizeof err) == 0 && j.tok[0].type == CJ_OBJECT) {
+        int t = c360_json_get(&j, 0, key);
+        if (t >= 0) {
+            size_t vl;
+            const char *v = c360_json_raw(&j, t, &vl);
+            if (j.tok[t].type == CJ_STRING) rc = c360_json_str(&j, t, out);
+            else { sb_add(out, v, vl); rc = 0; }
+        }
+    }
+    c360_json_release(&j);
+    return rc;
+}
+
+long c360_audit_verify(const char *path, const unsigned char secret[32], long *lines, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        if (errno == ENOENT) { *lines = 0; return 0; }
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        return -1;
+    }
+    char prev[65];
+    memset(prev, '0', 64);
+    prev[64] = 0;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    long no = 0, bad = 0;
+    strbuf v = STRBUF_INIT;
+    while ((len = getline(&line, &cap, f)) >= 0) {
+        no++;
+        while (len > 0 && line[len - 1] == '\n') len--;
+        size_t covered;
+        char got[65], want[65];
+        if (split_line(line, (size_t)len, &covered, got)) {
+            snprintf(err, errlen, "line %ld is not an audit entry", no);
+            bad = no;
+            break;
+        }
+        hash_hex(secret, line, covered, want);
+        sb_reset(&v);
+        if (strcmp(got, want)) {
+            snprintf(err, errlen, "line %ld was modified (hash mismatch)", no);
+            bad = no;
+            break;
+        }
+        if (field_str(line, (size_t)len, "prev", &v) || strcmp(v.buf, prev)) {
+            snprintf(err, errlen, "line %ld does not follow line %ld (a line was removed or inserted)", no, no - 1);
+            bad = no;
+            break;
+        }
+        sb_reset(&v);
+        if (field_str(line, (size_t)len, "seq", &v) || strtoll(v.buf, NULL, 10) != no) {
+            snprintf(err, errlen, "line %ld has sequence %s", no, v.buf);
+            bad = no;
+            break;
+        }
+        memcpy(prev, got, 65);
+    }
+    sb_release(&v);
+    free(line);
+    fclose(f);
+    *lines = no;
+    return bad;
+}
+
+int c360_audit_open(c360_audit **out, const char *data_dir, const unsigned char secret[32], char *err, size_t errlen)
+{
+    c360_audit *a = xcalloc(1, sizeof *a);
+    strbuf p = STRBUF_INIT;
+    sb_addf(&p, "%s/audit.log", data_dir);
+    a->path = sb_detach(&p, NULL);
+    memcpy(a->secret, secret, 32);
+    memset(a->prev, '0', 64);
+    /* continue the chain from the last line (the whole file is checked by `c360 audit verify`) */
+    FILE *f = fopen(a->path, "rb");
+    if (f) {
+        char *line = NULL, *last = NULL;
+        size_t cap = 0;
+        ssize_t len;
+        uint64_t n = 0;
+        while ((len = getline(&line, &cap, f)) >= 0) {
+            n++;
+            free(last);
+            last = xstrndup(line, (size_t)len);
+        }
+        free(line);
+        fclose(f);
+        if (last) {
+            size_t ll = strlen(last), covered;
+            while (ll && last[ll - 1] == '\n') ll--;
+            char h[65];
+            if (split_line(last, ll, &covered, h) == 0) memcpy(a->prev, h, 65);
+            free(last);
+        }
+        a->seq = n;
+    }
+    a->fd = open(a->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (a->fd < 0) {
+        snprintf(err, errlen, "cannot open %s: %s", a->path, strerror(errno));
+        free(a->path);
+        free(a);
+        return -1;
+    }
+    pthread_mutex_init(&a->mu, NULL);
+    *out = a;
+    return 0;
+}
+
+void c360_audit_close(c360_audit *a)
+{
+    if (!a) return;
+    fsync(a->fd);
+    close(a->fd);
+    pthread_mutex_destroy(&a->mu);
+    sodium_memzero(a->secret, sizeof a->secret);
+    free(a->path);
+    free(a);
+}
+
+int c360_audit_log(c360_audit *a, const char *key_name, const char *role, const char *action, const char *subject,
+                   const char *detail, int durable)
+{
+    char at[32];
+    c360_time_format(c360_now_ms(), at);
+    strbuf line = STRBUF_INIT;
+    pthread_mutex_lock(&a->mu);
+    sb_addf(&line, "{\"seq\":%llu,\"at\":\"%s\",\"key\":", (unsigned long long)(a->seq + 1), at);
+    c360_json_put_cstr(&line, key_name ? key_name : "");
+    sb_adds(&line, ",\"role\":");
+    c360_json_put_cstr(&line, role ? role : "");
+    sb_adds(&line, ",\"action\":");
+    c360_json_put_cstr(&line, action);
+    sb_adds(&line, ",\"subject\":");
+    if (subject) c360_json_put_cstr(&line, subject);
+    else sb_adds(&line, "null");
+    sb_adds(&line, ",\"detail\":");
+    sb_adds(&line, detail && *detail ? detail : "null");
+    sb_addf(&line, ",\"prev\":\"%s\"", a->prev);
+    char h[65];
+    hash_hex(a->secret, line.buf, line.len, h);
+    sb_addf(&line, ",\"hash\":\"%s\"}\n", h);
+    int rc = 0;
+    ssize_t w = write(a->fd, line.buf, line.len);
+    if (w != (ssize_t)line.len || (durable && fdatasync(a->fd))) {
+        LOG_ERROR("audit write failed", "\"error\":\"%s\"", strerror(errno));
+        rc = -1;
+    } else {
+        a->seq++;
+        memcpy(a->prev, h, 65);
+    }
+    pthread_mutex_unlock(&a->mu);
+    sb_release(&line);
+    return rc;
+}
+
+int c360_audit_query(c360_audit *a, const char *subject, int limit, strbuf *out)
+{
+    FILE *f = fopen(a->path, "rb");
+    sb_addc(out, '[');
+    if (!f) {
+        sb_addc(out, ']');
+        return 0;
+    }
+    /* keep the last `limit` matches in a ring */
+    char **ring = xcalloc((size_t)limit, sizeof *ring);
+    long n = 0;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    strbuf needle = STRBUF_INIT;
+    if (subject) {
+        sb_adds(&needle, "\"subject\":");
+        c360_json_put_cstr(&needle, subject);
+    }
+    while ((len = getline(&line, &cap, f)) >= 0) {
+        while (len > 0 && line[len - 1] == '\n') len--;
+        line[len] = 0;
+        if (subject && !strstr(line, needle.buf)) continue;
+        free(ring[n % limit]);
+        ring[n % limit] = xstrndup(line, (size_t)len);
+        n++;
+    }
+    long first = n > limit ? n - limit : 0;
+    for (long i = first; i < n; i++) {
+        if (i > first) sb_addc(out, ',');
+        sb_adds(out, ring[i % limit]);
+    }
+    for (long i = 0; i < limit; i++) free(ring[i]);
+    free(ring);
+    free(line);
+    sb_release(&needle);
+    fclose(f);
+    sb_addc(out, ']');
+    return 0;
+}
