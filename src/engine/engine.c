@@ -205,6 +205,8 @@ int c360_engine_commit(c360_engine *e, int sync, char *err, size_t errlen)
 
 size_t c360_engine_pending_bytes(c360_engine *e) { return c360_txn_bytes(e->txn); }
 
+void c360_engine_put(c360_engine *e, const void *k, size_t kl, const void *v, size_t vl) { c360_txn_put(e->txn, k, kl, v, vl); }
+
 static int erase_now(c360_engine *e, uint64_t pid, c360_erase_report *rep);
 
 /* Retention of inactive customers: erases every profile whose last event is older than `before`
@@ -279,6 +281,7 @@ static void *writer_main(void *arg)
                 continue;
             }
             failed = c360_engine_apply(e, j->evs, j->n, &j->accepted, &j->duplicates);
+            for (int x = 0; x < j->nextra && !failed; x++) c360_engine_put(e, j->extra[x].k, j->extra[x].kl, j->extra[x].v, j->extra[x].vl);
             if (failed) LOG_ERROR("apply failed; the group is abandoned", "\"code\":\"%s\"", c360_err_name(failed));
         }
         char err[256];

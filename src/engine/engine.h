@@ -22,6 +22,7 @@
 #include "store/store.h"
 
 typedef struct c360_engine c360_engine;
+typedef struct c360_kv { const void *k; size_t kl; const void *v; size_t vl; } c360_kv;
 typedef struct c360_job c360_job;
 
 struct c360_job {
@@ -29,6 +30,9 @@ struct c360_job {
     int n;
     uint64_t erase_pid;          /* non-zero: an erasure of this customer instead of events */
     int64_t sweep_before_ms;     /* non-zero: erase every customer whose last event is older */
+    const struct c360_kv *extra; /* written in the same atomic commit as the events (source
+                                    offsets: a replay after a crash never counts twice) */
+    int nextra;
     int swept;                   /* out, for sweeps: customers erased */
     struct c360_erase_report *erased; /* out, for erasures (may be NULL) */
     int status;                  /* out: 0 or a C360_E* code */
@@ -54,5 +58,7 @@ int c360_engine_apply(c360_engine *e, c360_event *evs, int n, int *accepted, int
 int c360_engine_commit(c360_engine *e, int sync, char *err, size_t errlen);
 void c360_engine_abort(c360_engine *e);   /* forget everything applied since the last commit */
 size_t c360_engine_pending_bytes(c360_engine *e);
+/* Writes a key in the pending group (synchronous use: c360 load's resume markers). */
+void c360_engine_put(c360_engine *e, const void *k, size_t kl, const void *v, size_t vl);
 
 #endif
