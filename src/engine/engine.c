@@ -25,6 +25,8 @@ struct c360_engine {
     c360_resolver res;
     c360_features *features;        /* may be NULL */
     c360_suppress *suppressed;      /* identifiers of erased customers */
+    c360_commit_cb on_commit;       /* live updates; may be NULL */
+    void *on_commit_arg;
     c360_state *st;                 /* profiles and index entries changed since the last commit */
     c360_txn *txn;                  /* events, merge records, dedup marks since the last commit */
     pthread_mutex_t mu;
@@ -207,6 +209,21 @@ size_t c360_engine_pending_bytes(c360_engine *e) { return c360_txn_bytes(e->txn)
 
 void c360_engine_put(c360_engine *e, const void *k, size_t kl, const void *v, size_t vl) { c360_txn_put(e->txn, k, kl, v, vl); }
 
+void c360_engine_on_commit(c360_engine *e, c360_commit_cb cb, void *arg)
+{
+    e->on_commit = cb;
+    e->on_commit_arg = arg;
+}
+
+/* hands the profiles changed since the last notification to the live-update listener */
+static void notify_changed(c360_engine *e)
+{
+    uint64_t *pids;
+    size_t n = c360_state_take_changed(e->st, &pids);
+    if (n && e->on_commit) e->on_commit(e->on_commit_arg, pids, n);
+    free(pids);
+}
+
 static int erase_now(c360_engine *e, uint64_t pid, c360_erase_report *rep);
 
 /* Retention of inactive customers: erases every profile whose last event is older than `before`
@@ -294,6 +311,7 @@ static void *writer_main(void *arg)
             for (c360_job *j = group; j; j = j->next)
                 if (!j->status && !j->erase_pid) j->status = C360_EUNAVAIL;
         }
+        notify_changed(e);
         for (c360_job *j = group, *nx; j; j = nx) {
             nx = j->next;
             if (!j->status) {

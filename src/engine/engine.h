@@ -58,6 +58,10 @@ int c360_engine_apply(c360_engine *e, c360_event *evs, int n, int *accepted, int
 int c360_engine_commit(c360_engine *e, int sync, char *err, size_t errlen);
 void c360_engine_abort(c360_engine *e);   /* forget everything applied since the last commit */
 size_t c360_engine_pending_bytes(c360_engine *e);
+/* Called on the writer thread after every durable commit with the profiles it changed (live
+ * updates: the HTTP layer pushes them to subscribers). Must not block. */
+typedef void (*c360_commit_cb)(void *arg, const uint64_t *pids, size_t n);
+void c360_engine_on_commit(c360_engine *e, c360_commit_cb cb, void *arg);
 /* Writes a key in the pending group (synchronous use: c360 load's resume markers). */
 void c360_engine_put(c360_engine *e, const void *k, size_t kl, const void *v, size_t vl);
 

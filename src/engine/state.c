@@ -38,6 +38,8 @@ struct c360_state {
     size_t ndirty_p, capdirty_p;
     ient **dirty_i;
     size_t ndirty_i, capdirty_i;
+    uint64_t *changed;       /* pids written since the engine last took them (live updates) */
+    size_t nchanged, capchanged;
 };
 
 static void mark_p(c360_state *st, pent *e)
@@ -108,12 +110,23 @@ void c360_state_reset(c360_state *st)
     drop_index(st, 0);
     drop_msgs(st);
     st->ndirty_p = st->ndirty_i = 0;
+    st->nchanged = 0;
+}
+
+size_t c360_state_take_changed(c360_state *st, uint64_t **pids)
+{
+    size_t n = st->nchanged;
+    *pids = st->changed;
+    st->changed = NULL;
+    st->nchanged = st->capchanged = 0;
+    return n;
 }
 
 void c360_state_free(c360_state *st)
 {
     if (!st) return;
     c360_state_reset(st);
+    free(st->changed);
     free(st->dirty_p);
     free(st->dirty_i);
     free(st);
@@ -242,6 +255,11 @@ void c360_state_flush(c360_state *st, c360_txn *txn)
     strbuf v = STRBUF_INIT;
     for (size_t i = 0; i < st->ndirty_p; i++) {
         pent *e = st->dirty_p[i];
+        if (st->nchanged == st->capchanged) {
+            st->capchanged = st->capchanged ? st->capchanged * 2 : 256;
+            st->changed = xrealloc(st->changed, sizeof *st->changed * st->capchanged);
+        }
+        st->changed[st->nchanged++] = e->pid;
         c360_key k;
         c360_key_record(&k, e->pid);
         if (e->present) {

@@ -33,6 +33,9 @@ void c360_state_flush(c360_state *st, c360_txn *txn);
 /* evicts clean entries past capacity; invalidates profile pointers */
 void c360_state_trim(c360_state *st);
 void c360_state_reset(c360_state *st);
+/* The pids of profiles written (or deleted) by flushes since the last call; the caller owns and
+ * frees the array. For live updates after a commit. */
+size_t c360_state_take_changed(c360_state *st, uint64_t **pids);
 size_t c360_state_profiles(const c360_state *st);
 
 #endif

@@ -138,6 +138,10 @@ static int api_profile(c360_call *c)
         sb_release(&lim);
         sb_release(&before);
         if (!out.len) goto done;
+    } else if (wl == 6 && !memcmp(what, "stream", 6)) {
+        c360_audit_call(c, "read", pid, "{\"view\":\"stream\"}", 0);
+        c360_api_stream(c, pid);
+        goto done;
     } else if (wl == 6 && !memcmp(what, "merges", 6)) {
         merges_json(s, pid, &out);
     } else {

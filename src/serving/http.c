@@ -258,6 +258,8 @@ static void *loop_main(void *arg)
     t->accept_ctx.ssl_ctx = s->ssl_ctx;
     h2o_multithread_register_receiver(t->ctx.queue, &t->done_rx, c360_api_ingest_done);
     h2o_multithread_register_receiver(t->ctx.queue, &t->ctl_rx, on_ctl);
+    h2o_multithread_register_receiver(t->ctx.queue, &t->notify_rx, c360_stream_on_changes);
+    h2o_linklist_init_anchor(&t->subs);
     t->listener = h2o_evloop_socket_create(t->ctx.loop, t->fd, H2O_SOCKET_FLAG_DONT_READ);
     t->listener->data = t;
     h2o_socket_read_start(t->listener, on_accept);
@@ -358,6 +360,7 @@ int c360_server_start(c360_server **out, const c360_server_deps *d, char *err, s
         }
     }
     for (int i = 0; i < s->nthreads; i++) h2o_multithread_create_thread(&s->threads[i].th, NULL, loop_main, &s->threads[i]);
+    c360_engine_on_commit(d->engine, c360_stream_on_commit, s);
     pthread_mutex_lock(&s->start_mu);
     while (s->started < s->nthreads) pthread_cond_wait(&s->start_cv, &s->start_mu);
     pthread_mutex_unlock(&s->start_mu);
@@ -368,6 +371,7 @@ int c360_server_start(c360_server **out, const c360_server_deps *d, char *err, s
 
 void c360_server_stop(c360_server *s)
 {
+    c360_engine_on_commit(s->d.engine, NULL, NULL);
     atomic_store(&s->draining, 1);
     for (int i = 0; i < s->nthreads; i++) {
         h2o_multithread_message_t *m = xcalloc(1, sizeof *m);

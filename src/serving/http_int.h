@@ -36,6 +36,9 @@ struct http_thread {
     h2o_accept_ctx_t accept_ctx;
     h2o_multithread_receiver_t done_rx;   /* writer -> loop: finished ingest jobs */
     h2o_multithread_receiver_t ctl_rx;    /* main -> loop: stop */
+    h2o_multithread_receiver_t notify_rx; /* writer -> loop: profiles changed (live streams) */
+    h2o_linklist_t subs;                  /* live-stream subscribers on this loop */
+    int nsubs;                            /* ever subscribed on this loop (a hint for the writer) */
     h2o_socket_t *listener;
     int fd;
     int stopping;
@@ -89,6 +92,10 @@ extern const c360_route c360_routes_privacy[];
  * answers and frees). */
 typedef void (*c360_job_reply)(c360_call *c, c360_job *job, void *udata);
 int c360_call_submit(c360_call *c, c360_job *job, c360_job_reply reply, void *udata);
+/* live streams (api_stream.c) */
+int c360_api_stream(c360_call *c, uint64_t pid);
+void c360_stream_on_changes(h2o_multithread_receiver_t *rx, h2o_linklist_t *messages);
+void c360_stream_on_commit(void *arg, const uint64_t *pids, size_t n);
 /* loop-side completion of writer jobs (registered on done_rx) */
 void c360_api_ingest_done(h2o_multithread_receiver_t *rx, h2o_linklist_t *messages);
 
