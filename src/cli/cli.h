@@ -26,6 +26,7 @@ int c360_http_call(const char *url, const char *key, const char *method, const c
 const char *c360_cli_take_url(int *argc, char **argv);
 int c360_cmd_keys(int argc, char **argv);
 int c360_cmd_audit(int argc, char **argv);
+int c360_cmd_rebuild(int argc, char **argv);   /* cmd_rebuild.c (features) */
 
 /* A progress line on stderr when it is a terminal: done/total, rate and ETA. */
 typedef struct c360_progress {

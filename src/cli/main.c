@@ -17,6 +17,7 @@ static const struct {
     {"restore", c360_cmd_restore, "restore a backup into a data dir (server stopped)"},
     {"keys", c360_cmd_keys, "create, list and revoke API keys with roles"},
     {"audit", c360_cmd_audit, "verify the audit log's hash chain"},
+    {"rebuild", c360_cmd_rebuild, "recompute computed features from the stored events (server stopped)"},
     {"config", c360_cmd_config, "print the settings, their defaults and flags (--markdown for docs)"},
 };
 

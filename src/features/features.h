@@ -28,4 +28,23 @@ void c360_features_on_merge(c360_features *f, c360_profile *surv, const c360_pro
 /* any thread: appends ,"features":{...} (and whatever else the layer shows) to a profile's JSON. */
 void c360_features_render(void *f, const c360_profile *p, strbuf *out);
 
+/* 1 unless features.enabled is false (or C360_FEATURES=0) */
+int c360_features_enabled(const c360_features *f);
+/* any thread: GET .../recommendations as JSON (docs/FEATURES.md) */
+int c360_features_recommend(c360_features *f, const c360_profile *p, int limit, strbuf *out);
+/* Prometheus text of the layer's counters (late events, orders scored, alerts, segment moves) */
+void c360_features_metrics(c360_features *f, strbuf *out);
+/* segments: define (persist: into the store, synced; from any thread) -> 0, -1 invalid, -2 store */
+int c360_features_segment_define(c360_features *f, const char *name, const char *where, int persist, char *err, size_t errlen);
+void c360_features_segments_json(c360_features *f, strbuf *out);
+/* -1 unknown segment, else 0/1: is p a member now (evaluated at `now`) */
+int c360_features_segment_check(c360_features *f, const char *name, const c360_profile *p, int64_t now);
+/* the membership index key of (segment, pid): 'F' 'm' name 0 pid */
+void fseg_member_key(strbuf *k, const char *seg, uint64_t pid);
+/* rebuild: drop p's feature state (events applied afterwards rebuild it) */
+void c360_features_reset(c360_features *f, c360_profile *p);
+/* `c360 rebuild`: recompute all feature and shared state from the stored events (store opened
+ * for writing by this process only). 0, or -1 with err. */
+int c360_features_rebuild(c360_features *f, c360_store *st, uint64_t *profiles, uint64_t *events, char *err, size_t errlen);
+
 #endif

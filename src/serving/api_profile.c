@@ -144,6 +144,8 @@ static int api_profile(c360_call *c)
         goto done;
     } else if (wl == 6 && !memcmp(what, "merges", 6)) {
         merges_json(s, pid, &out);
+    } else if (wl == 15 && !memcmp(what, "recommendations", 15)) {
+        if (c360_api_recommendations(c, pid, &out)) goto done;   /* api_features.c */
     } else {
         c360_respond_error(c, C360_ENOTFOUND, "no such profile view: %.*s", (int)(wl > 100 ? 100 : wl), what);
         goto done;

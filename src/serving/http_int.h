@@ -98,5 +98,7 @@ void c360_stream_on_changes(h2o_multithread_receiver_t *rx, h2o_linklist_t *mess
 void c360_stream_on_commit(void *arg, const uint64_t *pids, size_t n);
 /* loop-side completion of writer jobs (registered on done_rx) */
 void c360_api_ingest_done(h2o_multithread_receiver_t *rx, h2o_linklist_t *messages);
+/* GET /v1/profiles/{id}/recommendations (api_features.c): body into out, or responds with an error and returns -1 */
+int c360_api_recommendations(c360_call *c, uint64_t pid, strbuf *out);
 
 #endif

@@ -16,6 +16,13 @@
  *  'P'     pid u64 'M' seq u64                       merge/drop record JSON         identity/resolve.c
  *  'P'     pid u64 'C' ts u64 msghash[8] idx u8      consent change JSON            privacy/consent.c
  *  'S'     idhash[16]                                erased_at u64 (suppression)    privacy/erase.c
+ *  'F' 'c' product 0 product                         co-purchase count u64          features/recs.c
+ *  'F' 'p' product                                   orders with the product u64    features/recs.c
+ *  'F' 'n' product                                   ts u64 + catalogue JSON        features/recs.c
+ *  'F' 's' segment name                              segment expression (text)      features/segments.c
+ *  'F' 'm' segment name 0 pid u64                    member since: ts u64           features/segments.c
+ *  'O'     topic (UTF-8) 0x00 partition u32          next offset u64 (Kafka source) sources/kafka_source.c
+ *  'L'     BLAKE2b-128(object URI \n version)       finished-object marker (JSON)  cli/cmd_load.c
  *
  * pid: the customer's internal id. Its top 16 bits are the partition (hash of the first
  * identifier that created the profile, mod `partitions`), the low 48 bits a sequence number.
@@ -42,6 +49,7 @@
 #define C360_SUB_MERGE  'M'
 #define C360_SUB_CONSENT 'C'
 #define C360_K_SUPPRESS 'S'
+#define C360_K_LOAD    'L'   /* bulk-load resume markers (cli/cmd_load.c) */
 
 #define C360_PID_PART(pid) ((unsigned)((pid) >> 48))
 #define C360_TS_BIAS ((uint64_t)1 << 63)

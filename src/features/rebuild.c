@@ -1,0 +1,115 @@
+/* rebuild.c -- `c360 rebuild`: recompute every customer's feature state and the shared state
+ * (co-purchase counts, popularity, catalogue, segment membership) from the stored events, after
+ * a definition changed. Runs on a store opened for writing by this process alone (the server is
+ * stopped; see docs/FEATURES.md for how to keep serving meanwhile). One pass over the 'P' range:
+ * a customer's record ('A') sorts before its events ('E', by event time), so each customer is
+ * reset, replayed in event-time order and written back before the next one starts. */
+#include "features/fint.h"
+#include "profile/profile.h"
+#include "sources/event.h"
+#include "store/keys.h"
+#include "util/clock.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* a c360_event good enough for the features layer, from a stored event */
+static int stored_event(c360_event *ev, const char *json, size_t n, int64_t ts)
+{
+    memset(ev, 0, sizeof *ev);
+    sb_init(&ev->json);
+    sb_add(&ev->json, json, n);
+    ev->ts = ts;
+    c360_json j;
+    c360_json_init(&j);
+    char err[64];
+    int ok = -1;
+    if (!c360_json_parse(&j, ev->json.buf, ev->json.len, err, sizeof err) && j.tok[0].type == CJ_OBJECT) {
+        strbuf t = STRBUF_INIT;
+        int tt = c360_json_get(&j, 0, "type");
+        if (tt >= 0 && !c360_json_str(&j, tt, &t)) {
+            int ty = c360_ev_type_parse(t.buf, t.len);
+            if (ty >= 0) {
+                ev->type = (c360_ev_type)ty;
+                sb_reset(&t);
+                int nt = c360_json_get(&j, 0, ev->type == C360_EV_TRACK ? "event" : "name");
+                if (nt >= 0 && !c360_json_str(&j, nt, &t)) ev->name = xstrndup(t.buf, t.len);
+                ok = 0;
+            }
+        }
+        sb_release(&t);
+    }
+    c360_json_release(&j);
+    return ok;
+}
+
+static int flush(c360_txn *txn, char *err, size_t errlen)
+{
+    return c360_txn_commit(txn, 0, err, errlen);
+}
+
+int c360_features_rebuild(c360_features *f, c360_store *st, uint64_t *profiles, uint64_t *events, char *err, size_t errlen)
+{
+    *profiles = *events = 0;
+    c360_txn *txn = c360_txn_new(st);
+    /* 1. forget the shared state (co-purchase, popularity, catalogue, membership; not definitions) */
+    static const char subs[] = {'c', 'm', 'n', 'p'};
+    for (size_t i = 0; i < sizeof subs; i++) {
+        char lo[2] = {'F', subs[i]}, hi[2] = {'F', (char)(subs[i] + 1)};
+        c360_txn_del_range(txn, lo, 2, hi, 2);
+    }
+    if (flush(txn, err, errlen)) goto fail;
+    fcache_free(f->cache);
+    f->cache = fcache_new();
+    /* 2. replay every customer */
+    unsigned char lo[1] = {C360_K_PROFILE}, hi[1] = {C360_K_PROFILE + 1};
+    c360_iter *it = c360_iter_new(st, lo, 1, hi, 1);
+    c360_profile p;
+    int have = 0;
+    int64_t now = c360_now_ms();
+    strbuf rec = STRBUF_INIT;
+    int rc = 0;
+    for (c360_iter_first(it);; c360_iter_next(it)) {
+        int valid = c360_iter_valid(it);
+        size_t kl = 0, vl = 0;
+        const char *k = valid ? c360_iter_key(it, &kl) : NULL;
+        const char *v = valid ? c360_iter_value(it, &vl) : NULL;
+        int is_rec = valid && kl == 10 && k[9] == C360_SUB_RECORD;
+        if (have && (!valid || is_rec)) {   /* finish the previous customer */
+            c360_key rk;
+            c360_key_record(&rk, p.pid);
+            sb_reset(&rec);
+            c360_profile_encode(&p, &rec);
+            c360_txn_put(txn, rk.b, rk.n, rec.buf, rec.len);
+            c360_profile_release(&p);
+            have = 0;
+            (*profiles)++;
+            if (c360_txn_bytes(txn) > (8u << 20) && flush(txn, err, errlen)) { rc = -1; break; }
+        }
+        if (!valid) break;
+        if (is_rec) {
+            if (c360_profile_decode(&p, v, vl)) continue;   /* corrupt: left as it is */
+            c360_features_reset(f, &p);
+            have = 1;
+        } else if (have && kl == 26 && k[9] == C360_SUB_EVENT &&
+                   c360_get_u64be((const unsigned char *)k + 1) == p.pid) {
+            c360_event ev;
+            int64_t ts = (int64_t)(c360_get_u64be((const unsigned char *)k + 10) - C360_TS_BIAS);
+            if (stored_event(&ev, v, vl, ts) == 0) {
+                c360_features_on_event(f, txn, &p, &ev, now);
+                (*events)++;
+            }
+            c360_event_release(&ev);
+        }
+    }
+    c360_iter_free(it);
+    sb_release(&rec);
+    if (have) c360_profile_release(&p);
+    if (rc || c360_txn_commit(txn, 1, err, errlen)) goto fail;
+    c360_txn_free(txn);
+    return 0;
+fail:
+    c360_txn_free(txn);
+    return -1;
+}

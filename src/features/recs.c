@@ -1,0 +1,332 @@
+/* recs.c -- recommendations: the shared co-purchase counts, product popularity and the product
+ * catalogue (store keys 'F' 'c' / 'F' 'p' / 'F' 'n', see store/keys.h), updated by the writer
+ * with every order, and the read-side query.
+ *
+ * The rule (docs/FEATURES.md has the equivalent SQL):
+ *   co(a,b)     = number of Order Completed events whose products include both a and b (a != b;
+ *                 a product counts once per order). Every customer's orders count, the asking
+ *                 customer's own included.
+ *   popular(a)  = number of Order Completed events whose products include a.
+ *   interest    = products the customer viewed or added to the cart after their last order.
+ *   score(b)    = sum over a in interest of co(a,b); candidates have score > 0 and are neither in
+ *                 interest nor (recommendations.exclude_last_order) in the last order.
+ *   order       = score desc, product_id asc; then popular products (popular desc, product_id
+ *                 asc) fill up to `limit`, with the same exclusions.
+ * The writer keeps the counters it has touched in memory (fcache) because a transaction is
+ * write-only: it cannot read back what it has not committed yet. */
+#include "features/fint.h"
+#include "store/keys.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define FK 'F'
+
+/* ---- the writer's cache: key bytes -> int64 ---- */
+typedef struct { char *k; size_t kl; int64_t v; } fent;
+struct fcache { fent *t; size_t cap, n; };
+
+fcache *fcache_new(void)
+{
+    fcache *c = xcalloc(1, sizeof *c);
+    c->cap = 1024;
+    c->t = xcalloc(c->cap, sizeof *c->t);
+    return c;
+}
+
+void fcache_free(fcache *c)
+{
+    if (!c) return;
+    for (size_t i = 0; i < c->cap; i++) free(c->t[i].k);
+    free(c->t);
+    free(c);
+}
+
+static uint64_t khash(const char *k, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)k[i]) * 1099511628211ULL;
+    return h;
+}
+
+static fent *slot(fcache *c, const char *k, size_t kl)
+{
+    size_t i = khash(k, kl) & (c->cap - 1);
+    while (c->t[i].k && (c->t[i].kl != kl || memcmp(c->t[i].k, k, kl))) i = (i + 1) & (c->cap - 1);
+    return &c->t[i];
+}
+
+/* the entry for k, loaded from the store on first use (value = u64 big-endian prefix) */
+static fent *cache_get(c360_features *f, const char *k, size_t kl)
+{
+    fcache *c = f->cache;
+    fent *e = slot(c, k, kl);
+    if (e->k) return e;
+    if ((c->n + 1) * 2 > c->cap) {
+        fent *old = c->t;
+        size_t oc = c->cap;
+        c->cap *= 2;
+        c->t = xcalloc(c->cap, sizeof *c->t);
+        for (size_t i = 0; i < oc; i++)
+            if (old[i].k) *slot(c, old[i].k, old[i].kl) = old[i];
+        free(old);
+        e = slot(c, k, kl);
+    }
+    e->k = xmalloc(kl);
+    memcpy(e->k, k, kl);
+    e->kl = kl;
+    e->v = 0;
+    c->n++;
+    if (c360_store_get(f->store, k, kl, &f->tmp) == 1 && f->tmp.len >= 8) e->v = (int64_t)c360_get_u64be((unsigned char *)f->tmp.buf);
+    return e;
+}
+
+static void key2(strbuf *k, char sub, const char *a, const char *b)
+{
+    sb_reset(k);
+    sb_addc(k, FK);
+    sb_addc(k, sub);
+    sb_adds(k, a);
+    if (b) {
+        sb_addc(k, 0);
+        sb_adds(k, b);
+    }
+}
+
+static void bump(c360_features *f, c360_txn *txn, strbuf *k)
+{
+    fent *e = cache_get(f, k->buf, k->len);
+    e->v++;
+    unsigned char v[8];
+    c360_put_u64be(v, (uint64_t)e->v);
+    c360_txn_put(txn, k->buf, k->len, v, 8);
+}
+
+void recs_on_order(c360_features *f, c360_txn *txn, int64_t ts, const c360_json *j, int props)
+{
+    int pt = c360_json_get(j, props, "products");
+    if (pt < 0 || j->tok[pt].type != CJ_ARRAY) return;
+    char **prods = NULL;
+    int np = 0;
+    strbuf k = STRBUF_INIT;
+    for (int it = pt + 1, n = 0; n < j->tok[pt].size; n++, it = c360_json_skip(j, it)) {
+        if (j->tok[it].type != CJ_OBJECT) continue;
+        recs_catalog(f, txn, j, it, ts);
+        int t = c360_json_get(j, it, "product_id");
+        if (t < 0 || c360_json_is_null(j, t)) continue;
+        sb_reset(&k);
+        if (j->tok[t].type == CJ_STRING) c360_json_str(j, t, &k);
+        else if (j->tok[t].type == CJ_PRIMITIVE) {
+            size_t rn;
+            const char *r = c360_json_raw(j, t, &rn);
+            sb_add(&k, r, rn);
+        }
+        if (!k.len || memchr(k.buf, 0, k.len)) continue;
+        int dup = 0;
+        for (int q = 0; q < np && !dup; q++) dup = !strcmp(prods[q], k.buf);
+        if (dup) continue;
+        prods = xrealloc(prods, sizeof *prods * (size_t)(np + 1));
+        prods[np++] = xstrdup(k.buf);
+    }
+    for (int a = 0; a < np; a++) {
+        key2(&k, 'p', prods[a], NULL);
+        bump(f, txn, &k);
+        for (int b = 0; b < np; b++) {
+            if (a == b) continue;
+            key2(&k, 'c', prods[a], prods[b]);
+            bump(f, txn, &k);
+        }
+    }
+    for (int a = 0; a < np; a++) free(prods[a]);
+    free(prods);
+    sb_release(&k);
+}
+
+/* catalogue entry: ts u64be (of the event that named it) + JSON {"name":..,"price":..} */
+void recs_catalog(c360_features *f, c360_txn *txn, const c360_json *j, int obj, int64_t ts)
+{
+    int pt = c360_json_get(j, obj, "product_id"), nt = c360_json_get(j, obj, "name");
+    if (pt < 0 || nt < 0 || j->tok[nt].type != CJ_STRING) return;
+    strbuf pid = STRBUF_INIT, k = STRBUF_INIT, v = STRBUF_INIT;
+    if (j->tok[pt].type == CJ_STRING) c360_json_str(j, pt, &pid);
+    else {
+        size_t n;
+        const char *r = c360_json_raw(j, pt, &n);
+        sb_add(&pid, r, n);
+    }
+    if (pid.len && !memchr(pid.buf, 0, pid.len)) {
+        key2(&k, 'n', pid.buf, NULL);
+        fent *e = cache_get(f, k.buf, k.len);
+        /* last write wins by event time; the cached value is the stored entry's time */
+        int64_t have = e->v ? e->v - (int64_t)C360_TS_BIAS : INT64_MIN;
+        if (!e->v || ts >= have) {
+            e->v = (int64_t)((uint64_t)ts + C360_TS_BIAS);
+            sb_add_u64be(&v, (uint64_t)ts + C360_TS_BIAS);
+            size_t n;
+            const char *raw = c360_json_raw(j, nt, &n);
+            sb_adds(&v, "{\"name\":");
+            sb_add(&v, raw, n);
+            int pr = c360_json_get(j, obj, "price");
+            if (pr >= 0 && c360_json_is_number(j, pr)) {
+                raw = c360_json_raw(j, pr, &n);
+                sb_adds(&v, ",\"price\":");
+                sb_add(&v, raw, n);
+            }
+            sb_addc(&v, '}');
+            c360_txn_put(txn, k.buf, k.len, v.buf, v.len);
+        }
+    }
+    sb_release(&pid);
+    sb_release(&k);
+    sb_release(&v);
+}
+
+/* ---- the query ---- */
+typedef struct { char *pid; uint64_t score; char **why; int nwhy; int popular; } cand;
+
+static int cand_cmp(const void *a, const void *b)
+{
+    const cand *x = a, *y = b;
+    if (x->score != y->score) return x->score > y->score ? -1 : 1;
+    return strcmp(x->pid, y->pid);
+}
+
+static int in_list(char **l, int n, const char *s)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(l[i], s)) return 1;
+    return 0;
+}
+
+static void catalog_json(c360_store *st, const char *pid, strbuf *out)
+{
+    strbuf k = STRBUF_INIT, v = STRBUF_INIT;
+    key2(&k, 'n', pid, NULL);
+    if (c360_store_get(st, k.buf, k.len, &v) == 1 && v.len > 10) {
+        /* {"name":..[,"price":..]} -> ,"name":..[,"price":..] */
+        sb_addc(out, ',');
+        sb_add(out, v.buf + 9, v.len - 10);
+    }
+    sb_release(&k);
+    sb_release(&v);
+}
+
+int recs_query(c360_store *st, const fstate *s, int limit, int exclude_last, strbuf *out)
+{
+    char **interest = NULL, **excl = NULL;
+    int ni = 0, ne = 0;
+    /* products of interest, most recent first */
+    for (int i = s->nacts - 1; i >= 0; i--) {
+        if (s->acts[i].kind == 2 || in_list(interest, ni, s->acts[i].pid)) continue;
+        interest = xrealloc(interest, sizeof *interest * (size_t)(ni + 1));
+        interest[ni++] = s->acts[i].pid;
+    }
+    excl = xmalloc(sizeof *excl * (size_t)(ni + 1));
+    if (ni) memcpy(excl, interest, sizeof *excl * (size_t)ni);
+    ne = ni;
+    if (exclude_last && s->nord) {
+        const ford *lo = &s->orders[s->nord - 1];
+        excl = xrealloc(excl, sizeof *excl * (size_t)(ne + lo->nprods + 1));
+        for (int i = 0; i < lo->nprods; i++) excl[ne++] = lo->prods[i];
+    }
+    cand *c = NULL;
+    int nc = 0;
+    strbuf lo = STRBUF_INIT, hi = STRBUF_INIT;
+    for (int i = 0; i < ni; i++) {
+        key2(&lo, 'c', interest[i], "");
+        sb_reset(&hi);
+        sb_add(&hi, lo.buf, lo.len - 1);
+        sb_addc(&hi, 1);
+        c360_iter *it = c360_iter_new(st, lo.buf, lo.len, hi.buf, hi.len);
+        for (c360_iter_first(it); c360_iter_valid(it); c360_iter_next(it)) {
+            size_t kl, vl;
+            const char *k = c360_iter_key(it, &kl);
+            const char *v = c360_iter_value(it, &vl);
+            if (vl < 8 || kl <= lo.len) continue;
+            char *b = xstrndup(k + lo.len, kl - lo.len);
+            uint64_t n = c360_get_u64be((const unsigned char *)v);
+            if (!n || in_list(excl, ne, b)) {
+                free(b);
+                continue;
+            }
+            int x;
+            for (x = 0; x < nc; x++)
+                if (!strcmp(c[x].pid, b)) break;
+            if (x == nc) {
+                c = xrealloc(c, sizeof *c * (size_t)(nc + 1));
+                c[nc++] = (cand){.pid = b};
+            } else {
+                free(b);
+            }
+            c[x].score += n;
+            c[x].why = xrealloc(c[x].why, sizeof *c[x].why * (size_t)(c[x].nwhy + 1));
+            c[x].why[c[x].nwhy++] = interest[i];
+        }
+        c360_iter_free(it);
+    }
+    if (nc > 1) qsort(c, (size_t)nc, sizeof *c, cand_cmp);
+    if (nc > limit) {
+        for (int i = limit; i < nc; i++) { free(c[i].pid); free(c[i].why); }
+        nc = limit;
+    }
+    if (nc < limit) {   /* popular products fill in */
+        cand *pop = NULL;
+        int np = 0;
+        sb_reset(&lo);
+        sb_addc(&lo, FK);
+        sb_addc(&lo, 'p');
+        sb_reset(&hi);
+        sb_addc(&hi, FK);
+        sb_addc(&hi, 'q');
+        c360_iter *it = c360_iter_new(st, lo.buf, lo.len, hi.buf, hi.len);
+        for (c360_iter_first(it); c360_iter_valid(it); c360_iter_next(it)) {
+            size_t kl, vl;
+            const char *k = c360_iter_key(it, &kl);
+            const char *v = c360_iter_value(it, &vl);
+            if (vl < 8 || kl <= 2) continue;
+            pop = xrealloc(pop, sizeof *pop * (size_t)(np + 1));
+            pop[np++] = (cand){.pid = xstrndup(k + 2, kl - 2), .score = c360_get_u64be((const unsigned char *)v), .popular = 1};
+        }
+        c360_iter_free(it);
+        if (np > 1) qsort(pop, (size_t)np, sizeof *pop, cand_cmp);
+        for (int i = 0; i < np; i++) {
+            int taken = nc < limit && !in_list(excl, ne, pop[i].pid);
+            for (int x = 0; taken && x < nc; x++)
+                if (!strcmp(c[x].pid, pop[i].pid)) taken = 0;
+            if (taken) {
+                c = xrealloc(c, sizeof *c * (size_t)(nc + 1));
+                c[nc++] = pop[i];
+            } else {
+                free(pop[i].pid);
+            }
+        }
+        free(pop);
+    }
+    sb_adds(out, "{\"products_of_interest\":[");
+    for (int i = 0; i < ni; i++) {
+        if (i) sb_addc(out, ',');
+        c360_json_put_cstr(out, interest[i]);
+    }
+    sb_adds(out, "],\"recommendations\":[");
+    for (int i = 0; i < nc; i++) {
+        sb_adds(out, i ? ",{\"product_id\":" : "{\"product_id\":");
+        c360_json_put_cstr(out, c[i].pid);
+        catalog_json(st, c[i].pid, out);
+        sb_addf(out, ",\"score\":%llu,\"source\":\"%s\",\"because\":[", (unsigned long long)c[i].score,
+                c[i].popular ? "popular" : "co_purchase");
+        for (int w = 0; w < c[i].nwhy; w++) {
+            if (w) sb_addc(out, ',');
+            c360_json_put_cstr(out, c[i].why[w]);
+        }
+        sb_adds(out, "]}");
+        free(c[i].pid);
+        free(c[i].why);
+    }
+    sb_adds(out, "]}");
+    free(c);
+    free(interest);
+    free(excl);
+    sb_release(&lo);
+    sb_release(&hi);
+    return 0;
+}
