@@ -24,33 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* TYPE:VALUE (or id:c-...) -> pid; answers the error itself and returns -1 */
-static int subject_pid(c360_call *c, const char *ident, size_t n, uint64_t *pid)
-{
-    const char *colon = memchr(ident, ':', n);
-    char type[C360_MAX_ID_TYPE + 1];
-    if (!colon || colon == ident || colon == ident + n - 1 || c360_norm_type(ident, (size_t)(colon - ident), type)) {
-        c360_respond_error(c, C360_EIDENT, "identifier must be TYPE:VALUE, e.g. email:ann@example.com");
-        return -1;
-    }
-    const char *v = colon + 1;
-    size_t vl = n - (size_t)(v - ident);
-    int f;
-    if (!strcmp(type, "id")) {
-        f = c360_profile_id_parse(v, vl, pid) == 0;
-        if (f) *pid = c360_resolve_redirect(c->srv->d.store, *pid);
-    } else {
-        char *val = xstrndup(v, vl);
-        f = c360_lookup_ident(c->srv->d.store, c->srv->d.rules, type, val, pid);
-        free(val);
-    }
-    if (f <= 0) {
-        c360_respond_error(c, f < 0 ? C360_ESTORE : C360_ENOPROFILE, f < 0 ? "store read failed" : "no customer has that identifier");
-        return -1;
-    }
-    return 0;
-}
-
 static int body_json(c360_call *c, c360_json *j)
 {
     char err[160];
@@ -94,7 +67,7 @@ static int api_erase(c360_call *c)
         goto done;
     }
     uint64_t pid;
-    if (subject_pid(c, ident.buf, ident.len, &pid)) goto done;
+    if (c360_call_find_pid(c, ident.buf, ident.len, &pid)) goto done;
     c360_erase_report *rep = xcalloc(1, sizeof *rep);
     c360_job job = {.erase_pid = pid, .erased = rep};
     int rc = c360_call_submit(c, &job, erase_reply, rep);
@@ -118,7 +91,7 @@ static int api_export(c360_call *c)
         goto done;
     }
     uint64_t pid;
-    if (subject_pid(c, ident.buf, ident.len, &pid)) goto done;
+    if (c360_call_find_pid(c, ident.buf, ident.len, &pid)) goto done;
     c360_store *s = c->srv->d.store;
     c360_profile p;
     int f = c360_load_profile(s, pid, &p);
@@ -211,7 +184,7 @@ static int api_audit(c360_call *c)
     }
     if (f == 1) {
         uint64_t pid;
-        if (subject_pid(c, subj.buf, subj.len, &pid)) goto done;
+        if (c360_call_find_pid(c, subj.buf, subj.len, &pid)) goto done;
         c360_profile_id_str(pid, id);
         subject = id;
     }
@@ -376,7 +349,7 @@ static int api_consent_put(c360_call *c)
         goto done;
     }
     uint64_t pid;
-    if (subject_pid(c, ident.buf, ident.len, &pid) || body_json(c, &j)) goto done;
+    if (c360_call_find_pid(c, ident.buf, ident.len, &pid) || body_json(c, &j)) goto done;
     if (c360_load_profile(c->srv->d.store, pid, &p) != 1) {
         c360_respond_error(c, C360_ENOPROFILE, "profile not found");
         goto done;

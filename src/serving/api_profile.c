@@ -16,40 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int find_pid(c360_call *c, const char *ident, size_t n, uint64_t *pid)
-{
-    const char *colon = memchr(ident, ':', n);
-    if (!colon || colon == ident || colon == ident + n - 1) {
-        c360_respond_error(c, C360_EIDENT, "identifier must be TYPE:VALUE, e.g. email:ann@example.com");
-        return -1;
-    }
-    char type[C360_MAX_ID_TYPE + 1];
-    if (c360_norm_type(ident, (size_t)(colon - ident), type)) {
-        c360_respond_error(c, C360_EIDENT, "identifier type must be letters, digits and _ (at most 40)");
-        return -1;
-    }
-    const char *val = colon + 1;
-    size_t vl = n - (size_t)(colon + 1 - ident);
-    int f;
-    if (!strcmp(type, "id")) {
-        f = c360_profile_id_parse(val, vl, pid) == 0;
-        if (f) *pid = c360_resolve_redirect(c->srv->d.store, *pid);
-    } else {
-        char *v = xstrndup(val, vl);
-        f = c360_lookup_ident(c->srv->d.store, c->srv->d.rules, type, v, pid);
-        free(v);
-    }
-    if (f < 0) {
-        c360_respond_error(c, C360_ESTORE, "store read failed");
-        return -1;
-    }
-    if (f == 0) {
-        c360_respond_error(c, C360_ENOPROFILE, "no customer has the identifier %s", type);
-        return -1;
-    }
-    return 0;
-}
-
 static void merges_json(c360_store *s, uint64_t pid, strbuf *out)
 {
     c360_key lo, hi;
@@ -85,7 +51,7 @@ static int api_profile(c360_call *c)
         goto done;
     }
     uint64_t pid;
-    if (find_pid(c, ident.buf, ident.len, &pid)) goto done;
+    if (c360_call_find_pid(c, ident.buf, ident.len, &pid)) goto done;
     c360_store *s = c->srv->d.store;
     if (wl == 0) {
         c360_profile p;

@@ -2,6 +2,7 @@
  * See http.h for the threading model. */
 #include "serving/http_int.h"
 #include "core/errors.h"
+#include "identity/resolve.h"
 #include "privacy/audit.h"
 #include "privacy/apikeys.h"
 #include "privacy/policy.h"
@@ -61,6 +62,40 @@ void c360_audit_call(c360_call *c, const char *action, uint64_t subject_pid, con
     char id[20];
     if (subject_pid) c360_profile_id_str(subject_pid, id);
     c360_audit_log(c->srv->d.audit, c->key_name, c360_role_name(c->role), action, subject_pid ? id : NULL, detail, durable);
+}
+
+int c360_call_find_pid(c360_call *c, const char *ident, size_t n, uint64_t *pid)
+{
+    const char *colon = memchr(ident, ':', n);
+    if (!colon || colon == ident || colon == ident + n - 1) {
+        c360_respond_error(c, C360_EIDENT, "identifier must be TYPE:VALUE, e.g. email:ann@example.com");
+        return -1;
+    }
+    char type[C360_MAX_ID_TYPE + 1];
+    if (c360_norm_type(ident, (size_t)(colon - ident), type)) {
+        c360_respond_error(c, C360_EIDENT, "identifier type must be letters, digits and _ (at most 40)");
+        return -1;
+    }
+    const char *val = colon + 1;
+    size_t vl = n - (size_t)(colon + 1 - ident);
+    int f;
+    if (!strcmp(type, "id")) {
+        f = c360_profile_id_parse(val, vl, pid) == 0;
+        if (f) *pid = c360_resolve_redirect(c->srv->d.store, *pid);
+    } else {
+        char *v = xstrndup(val, vl);
+        f = c360_lookup_ident(c->srv->d.store, c->srv->d.rules, type, v, pid);
+        free(v);
+    }
+    if (f < 0) {
+        c360_respond_error(c, C360_ESTORE, "store read failed");
+        return -1;
+    }
+    if (f == 0) {
+        c360_respond_error(c, C360_ENOPROFILE, "no customer has the identifier %s", type);
+        return -1;
+    }
+    return 0;
 }
 
 /* ?reveal=email,phone -> class bits; -1 if a name is unknown */

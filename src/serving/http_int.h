@@ -66,6 +66,9 @@ typedef struct c360_call {
 void c360_respond(c360_call *c, int status, const char *content_type, const char *body, size_t len);
 void c360_respond_json(c360_call *c, int status, const strbuf *body);
 void c360_respond_error(c360_call *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Resolves TYPE:VALUE (any identifier type, or id:c-... following merges) to a pid; answers the
+ * error itself (400 malformed, 404 unknown, 503 store) and returns -1. */
+int c360_call_find_pid(c360_call *c, const char *ident, size_t n, uint64_t *pid);
 /* Records an audit entry for this call (action, subject pid or 0, extra detail JSON or NULL). */
 void c360_audit_call(c360_call *c, const char *action, uint64_t subject_pid, const char *detail, int durable);
 
@@ -100,5 +103,9 @@ void c360_stream_on_commit(void *arg, const uint64_t *pids, size_t n);
 void c360_api_ingest_done(h2o_multithread_receiver_t *rx, h2o_linklist_t *messages);
 /* GET /v1/profiles/{id}/recommendations (api_features.c): body into out, or responds with an error and returns -1 */
 int c360_api_recommendations(c360_call *c, uint64_t pid, strbuf *out);
+/* name search (search.c): GET /v1/search, the customer count, and the commit hook that keeps it fresh */
+int c360_api_search(c360_call *c);
+size_t c360_search_customers(c360_store *s);
+void c360_search_on_commit(const uint64_t *pids, size_t n);
 
 #endif
