@@ -95,7 +95,7 @@ int c360_cmd_keys(int argc, char **argv)
         goto out;
     }
     c360_audit *audit = NULL;
-    c360_audit_open(&audit, cfg.data_dir, c360_store_secret(s), err, sizeof err);
+    c360_audit_open(&audit, cfg.data_dir, s, err, sizeof err);
     strbuf o = STRBUF_INIT;
     if (create) {
         if (c360_keys_create(s, name, c360_role_parse(role), &o, err, sizeof err)) {
@@ -165,7 +165,7 @@ int c360_cmd_audit(int argc, char **argv)
     }
     strbuf path = STRBUF_INIT;
     sb_addf(&path, "%s/audit.log", cfg.data_dir);
-    long lines = 0, bad = c360_audit_verify(path.buf, c360_store_secret(s), &lines, err, sizeof err);
+    long lines = 0, bad = c360_audit_verify(path.buf, s, &lines, err, sizeof err);
     if (bad == 0) {
         printf("audit log intact: %ld entries\n", lines);
         rc = 0;

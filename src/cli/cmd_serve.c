@@ -6,6 +6,7 @@
 #include "engine/engine.h"
 #include "features/features.h"
 #include "privacy/audit.h"
+#include "profile/profile.h"
 #include "privacy/policy.h"
 #include "identity/normalize.h"
 #include "serving/http.h"
@@ -24,6 +25,7 @@
 
 typedef struct maint {
     c360_engine *engine;
+    c360_audit *audit;
     int64_t inactive_ms;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -34,6 +36,18 @@ typedef struct maint {
 static void sweep_done(c360_job *job)
 {
     maint *m = job->udata;
+    /* the sweep is a privacy action like any other: each erasure and the sweep are audited */
+    if (m->audit && job->status == 0) {
+        char id[20], d[64];
+        for (int i = 0; i < job->swept; i++) {
+            c360_profile_id_str(job->swept_pids[i], id);
+            c360_audit_log(m->audit, "retention", "system", "erase", id, "{\"reason\":\"inactive\"}", 0);
+        }
+        snprintf(d, sizeof d, "{\"erased\":%d}", job->swept);
+        c360_audit_log(m->audit, "retention", "system", "retention_sweep", NULL, d, 1);
+    }
+    free(job->swept_pids);
+    job->swept_pids = NULL;
     pthread_mutex_lock(&m->mu);
     m->busy = 0;
     pthread_cond_broadcast(&m->cv);
@@ -45,7 +59,12 @@ static void *maint_main(void *arg)
     maint *m = arg;
     c360_job job;
     pthread_mutex_lock(&m->mu);
-    while (!m->stop) {
+    for (;;) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 3600;
+        while (!m->stop && pthread_cond_timedwait(&m->cv, &m->mu, &until) == 0) {}
+        if (m->stop) break;
         memset(&job, 0, sizeof job);
         job.sweep_before_ms = c360_now_ms() - m->inactive_ms;
         job.done = sweep_done;
@@ -55,13 +74,26 @@ static void *maint_main(void *arg)
         if (c360_engine_submit(m->engine, &job)) m->busy = 0;
         pthread_mutex_lock(&m->mu);
         while (m->busy) pthread_cond_wait(&m->cv, &m->mu);
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += 3600;
-        while (!m->stop && pthread_cond_timedwait(&m->cv, &m->mu, &until) == 0) {}
     }
     pthread_mutex_unlock(&m->mu);
     return NULL;
+}
+
+/* The sweep at start runs before the server answers, so nobody reads an expired customer. */
+static void sweep_at_start(maint *m)
+{
+    c360_job job;
+    memset(&job, 0, sizeof job);
+    job.sweep_before_ms = c360_now_ms() - m->inactive_ms;
+    job.done = sweep_done;
+    job.udata = m;
+    pthread_mutex_lock(&m->mu);
+    m->busy = 1;
+    pthread_mutex_unlock(&m->mu);
+    if (c360_engine_submit(m->engine, &job)) return;
+    pthread_mutex_lock(&m->mu);
+    while (m->busy) pthread_cond_wait(&m->cv, &m->mu);
+    pthread_mutex_unlock(&m->mu);
 }
 
 static const char usage[] =
@@ -127,19 +159,20 @@ int c360_cmd_serve(int argc, char **argv)
         goto out;
     }
     policy_ok = 1;
-    if (c360_audit_open(&audit, cfg.data_dir, c360_store_secret(store), err, sizeof err)) {
+    if (c360_audit_open(&audit, cfg.data_dir, store, err, sizeof err)) {
         fprintf(stderr, "c360 serve: %s\n", err);
         goto out;
     }
+    maint mt = {.engine = engine, .audit = audit, .inactive_ms = cfg.inactive_erase_ms};
+    pthread_mutex_init(&mt.mu, NULL);
+    pthread_cond_init(&mt.cv, NULL);
+    if (cfg.inactive_erase_ms > 0) sweep_at_start(&mt);
     c360_server_deps deps = {.cfg = &cfg, .store = store, .engine = engine, .metrics = metrics, .rules = &rules,
                              .features = features, .audit = audit, .policy = &policy};
     if (c360_server_start(&server, &deps, err, sizeof err)) {
         fprintf(stderr, "c360 serve: %s\n", err);
         goto out;
     }
-    maint mt = {.engine = engine, .inactive_ms = cfg.inactive_erase_ms};
-    pthread_mutex_init(&mt.mu, NULL);
-    pthread_cond_init(&mt.cv, NULL);
     int mt_started = cfg.inactive_erase_ms > 0 && pthread_create(&mt.th, NULL, maint_main, &mt) == 0;
     LOG_INFO("ready", "\"url\":\"http://%s/\",\"data_dir\":\"%s\"", cfg.listen, cfg.data_dir);
     int sig = 0;

@@ -228,7 +228,7 @@ static int erase_now(c360_engine *e, uint64_t pid, c360_erase_report *rep);
 
 /* Retention of inactive customers: erases every profile whose last event is older than `before`
  * (by event time). Runs on the writer, so nothing changes under it. */
-static int sweep_now(c360_engine *e, int64_t before, int *swept)
+static int sweep_now(c360_engine *e, int64_t before, int *swept, uint64_t **swept_pids)
 {
     char err[256];
     *swept = 0;
@@ -256,9 +256,9 @@ static int sweep_now(c360_engine *e, int64_t before, int *swept)
         c360_erase_report rep;
         rc = erase_now(e, victims[i], &rep);
         if (rc == C360_ENOPROFILE) rc = 0;
-        else if (!rc) (*swept)++;
+        else if (!rc) victims[(*swept)++] = victims[i];
     }
-    free(victims);
+    *swept_pids = victims; /* the erased ones, for the caller's audit entries */
     if (n) LOG_INFO("inactive customers erased", "\"count\":%d", *swept);
     return rc;
 }
@@ -294,7 +294,7 @@ static void *writer_main(void *arg)
                 continue;
             }
             if (j->sweep_before_ms) {
-                j->status = sweep_now(e, j->sweep_before_ms, &j->swept);
+                j->status = sweep_now(e, j->sweep_before_ms, &j->swept, &j->swept_pids);
                 continue;
             }
             failed = c360_engine_apply(e, j->evs, j->n, &j->accepted, &j->duplicates);

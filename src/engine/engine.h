@@ -34,6 +34,7 @@ struct c360_job {
                                     offsets: a replay after a crash never counts twice) */
     int nextra;
     int swept;                   /* out, for sweeps: customers erased */
+    uint64_t *swept_pids;        /* out, for sweeps: their ids (malloc'd; the submitter frees) */
     struct c360_erase_report *erased; /* out, for erasures (may be NULL) */
     int status;                  /* out: 0 or a C360_E* code */
     int accepted, duplicates;    /* out */

@@ -143,20 +143,21 @@ int c360_keys_lookup(c360_store *s, const char *secret, size_t len, c360_key_inf
     return f;
 }
 
+typedef struct { strbuf *out; int n; } list_ctx;
+
 static int list_one(void *arg, const char *k, size_t kl, const c360_key_info *info)
 {
-    strbuf *out = arg;
-    if (out->len > 1) sb_addc(out, ',');
-    record(info, out);
+    list_ctx *x = arg;
+    if (x->n++) sb_addc(x->out, ',');
+    record(info, x->out);
     return 0;
 }
 
 int c360_keys_list(c360_store *s, strbuf *out)
 {
-    size_t start = out->len;
+    list_ctx x = {out, 0};
     sb_addc(out, '[');
-    each_key(s, list_one, out);
-    (void)start;
+    each_key(s, list_one, &x);
     sb_addc(out, ']');
     return 0;
 }

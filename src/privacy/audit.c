@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 struct c360_audit {
+    c360_store *store;         /* keeps the chain's head */
     pthread_mutex_t mu;
     int fd;
     char *path;
@@ -61,11 +62,39 @@ static int field_str(const char *line, size_t n, const char *key, strbuf *out)
     return rc;
 }
 
-long c360_audit_verify(const char *path, const unsigned char secret[32], long *lines, char *err, size_t errlen)
+static const char head_key[] = "Maudit_head";
+
+/* head: seq u64 big-endian + 64 hex chars of the last hash */
+static int read_head(c360_store *s, uint64_t *seq, char hash[65])
 {
+    strbuf v = STRBUF_INIT;
+    int f = c360_store_get(s, head_key, sizeof head_key - 1, &v);
+    int ok = f == 1 && v.len == 8 + 64;
+    if (ok) {
+        *seq = c360_get_u64be((const unsigned char *)v.buf);
+        memcpy(hash, v.buf + 8, 64);
+        hash[64] = 0;
+    }
+    sb_release(&v);
+    return ok;
+}
+
+long c360_audit_verify(const char *path, c360_store *store, long *lines, char *err, size_t errlen)
+{
+    const unsigned char *secret = c360_store_secret(store);
+    uint64_t head_seq = 0;
+    char head_hash[65] = "";
+    int have_head = read_head(store, &head_seq, head_hash);
     FILE *f = fopen(path, "rb");
     if (!f) {
-        if (errno == ENOENT) { *lines = 0; return 0; }
+        if (errno == ENOENT) {
+            *lines = 0;
+            if (have_head && head_seq > 0) {
+                snprintf(err, errlen, "the audit log is missing but %llu entries were written", (unsigned long long)head_seq);
+                return 1;
+            }
+            return 0;
+        }
         snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
         return -1;
     }
@@ -105,18 +134,30 @@ long c360_audit_verify(const char *path, const unsigned char secret[32], long *l
             bad = no;
             break;
         }
+        if (have_head && (uint64_t)no == head_seq && strcmp(got, head_hash)) {
+            snprintf(err, errlen, "line %ld is not the entry the store recorded as number %ld", no, no);
+            bad = no;
+            break;
+        }
         memcpy(prev, got, 65);
     }
     sb_release(&v);
     free(line);
     fclose(f);
     *lines = no;
+    if (!bad && have_head && (uint64_t)no < head_seq) {
+        snprintf(err, errlen, "the log ends at entry %ld but %llu entries were written: lines were cut off the end", no,
+                 (unsigned long long)head_seq);
+        bad = no + 1;
+    }
     return bad;
 }
 
-int c360_audit_open(c360_audit **out, const char *data_dir, const unsigned char secret[32], char *err, size_t errlen)
+int c360_audit_open(c360_audit **out, const char *data_dir, c360_store *store, char *err, size_t errlen)
 {
+    const unsigned char *secret = c360_store_secret(store);
     c360_audit *a = xcalloc(1, sizeof *a);
+    a->store = store;
     strbuf p = STRBUF_INIT;
     sb_addf(&p, "%s/audit.log", data_dir);
     a->path = sb_detach(&p, NULL);
@@ -198,6 +239,12 @@ int c360_audit_log(c360_audit *a, const char *key_name, const char *role, const 
     } else {
         a->seq++;
         memcpy(a->prev, h, 65);
+        unsigned char hv[8 + 64];
+        c360_put_u64be(hv, a->seq);
+        memcpy(hv + 8, h, 64);
+        char e2[128];
+        if ((durable ? c360_store_put_sync : c360_store_put_nosync)(a->store, head_key, sizeof head_key - 1, hv, sizeof hv, e2, sizeof e2))
+            LOG_ERROR("audit head not recorded", "\"error\":\"%s\"", e2);
     }
     pthread_mutex_unlock(&a->mu);
     sb_release(&line);

@@ -227,11 +227,15 @@ static void masked_value(const c360_policy *p, int act, int cls, const c360_json
     sb_release(&s);
 }
 
-/* identity objects: {"type": "email", "value": ...} */
-static int identity_class(const c360_json *j, int obj)
+/* identity objects: {"type": "email", "value": ...} (profiles) and {"type": "email", "id": ...}
+ * (Segment's context.externalIds); *member is the key holding the identifier */
+static int identity_class(const c360_json *j, int obj, const char **member)
 {
     int ty = c360_json_get(j, obj, "type");
-    if (ty < 0 || j->tok[ty].type != CJ_STRING || c360_json_get(j, obj, "value") < 0) return C360_FC_NONE;
+    if (ty < 0 || j->tok[ty].type != CJ_STRING) return C360_FC_NONE;
+    if (c360_json_get(j, obj, "value") >= 0) *member = "value";
+    else if (c360_json_get(j, obj, "id") >= 0) *member = "id";
+    else return C360_FC_NONE;
     if (c360_json_streq(j, ty, "email")) return C360_FC_EMAIL;
     if (c360_json_streq(j, ty, "phone")) return C360_FC_PHONE;
     return C360_FC_NONE;
@@ -287,13 +291,14 @@ static int emit_mode(const c360_policy *p, int role, unsigned reveal, const c360
         return k;
     }
     if (tk->type == CJ_OBJECT) {
-        int idcls = identity_class(j, t);
+        const char *idmember = "value";
+        int idcls = identity_class(j, t, &idmember);
         sb_addc(out, '{');
         int k = t + 1, first = 1;
         for (int i = 0; i < tk->size; i++) {
             int v = k + 1;
             int kcls = c360_policy_class(p, j->src + j->tok[k].start, (size_t)(j->tok[k].end - j->tok[k].start));
-            if (idcls && c360_json_streq(j, k, "value")) kcls = idcls;
+            if (idcls && c360_json_streq(j, k, idmember)) kcls = idcls;
             if (!kcls) kcls = cls;
             int act = action(role, reveal, kcls);
             int next = c360_json_skip(j, v);

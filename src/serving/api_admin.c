@@ -53,13 +53,18 @@ done:
 static void sweep_reply(c360_call *c, c360_job *job, void *udata)
 {
     if (job->status) {
+        free(job->swept_pids);
+        job->swept_pids = NULL;
         c360_respond_error(c, job->status, "retention sweep failed; retry");
         return;
     }
     strbuf out = STRBUF_INIT, d = STRBUF_INIT;
     sb_addf(&out, "{\"erased\":%d}", job->swept);
     sb_addf(&d, "{\"erased\":%d}", job->swept);
+    for (int i = 0; i < job->swept; i++) c360_audit_call(c, "erase", job->swept_pids[i], "{\"reason\":\"inactive\"}", 0);
     c360_audit_call(c, "retention_sweep", 0, d.buf, 1);
+    free(job->swept_pids);
+    job->swept_pids = NULL;
     c360_respond_json(c, 200, &out);
     sb_release(&out);
     sb_release(&d);

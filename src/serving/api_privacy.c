@@ -205,7 +205,7 @@ static int api_audit_verify(c360_call *c)
     strbuf path = STRBUF_INIT, out = STRBUF_INIT;
     sb_addf(&path, "%s/audit.log", c->srv->d.cfg->data_dir);
     char err[256] = "";
-    long lines = 0, bad = c360_audit_verify(path.buf, c360_store_secret(c->srv->d.store), &lines, err, sizeof err);
+    long lines = 0, bad = c360_audit_verify(path.buf, c->srv->d.store, &lines, err, sizeof err);
     if (bad == 0) sb_addf(&out, "{\"ok\":true,\"lines\":%ld}", lines);
     else {
         sb_addf(&out, "{\"ok\":false,\"line\":%ld,\"reason\":", bad);

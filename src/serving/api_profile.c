@@ -116,9 +116,8 @@ static int api_profile(c360_call *c)
         c360_respond_error(c, C360_ENOTFOUND, "no such profile view: %.*s", (int)(wl > 100 ? 100 : wl), what);
         goto done;
     }
-    c360_respond_json(c, 200, &out);
     {
-        /* every read of personal data is audited; a reveal is its own entry */
+        /* every read of personal data is audited (before the answer); a reveal is its own entry */
         strbuf d = STRBUF_INIT;
         sb_addf(&d, "{\"view\":\"%.*s\"}", (int)(wl ? wl : 7), wl ? what : "profile");
         c360_audit_call(c, "read", pid, d.buf, 0);
@@ -133,6 +132,7 @@ static int api_profile(c360_call *c)
         }
         sb_release(&d);
     }
+    c360_respond_json(c, 200, &out);
 done:
     sb_release(&ident);
     sb_release(&out);

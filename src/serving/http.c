@@ -8,6 +8,7 @@
 #include "privacy/policy.h"
 #include "profile/profile.h"
 #include "serving/url.h"
+#include "store/keys.h"
 #include "util/clock.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -81,7 +82,15 @@ int c360_call_find_pid(c360_call *c, const char *ident, size_t n, uint64_t *pid)
     int f;
     if (!strcmp(type, "id")) {
         f = c360_profile_id_parse(val, vl, pid) == 0;
-        if (f) *pid = c360_resolve_redirect(c->srv->d.store, *pid);
+        if (f) {
+            /* follow merges, and only answer for a profile that exists (not erased, not made up) */
+            *pid = c360_resolve_redirect(c->srv->d.store, *pid);
+            c360_key k;
+            c360_key_record(&k, *pid);
+            strbuf v = STRBUF_INIT;
+            f = c360_store_get(c->srv->d.store, k.b, k.n, &v);
+            sb_release(&v);
+        }
     } else {
         char *v = xstrndup(val, vl);
         f = c360_lookup_ident(c->srv->d.store, c->srv->d.rules, type, v, pid);

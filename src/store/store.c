@@ -284,16 +284,27 @@ int c360_store_get(c360_store *s, const void *k, size_t kl, strbuf *out)
     return 1;
 }
 
-int c360_store_put_sync(c360_store *s, const void *k, size_t kl, const void *v, size_t vl, char *err, size_t errlen)
+static int put_with(c360_store *s, rocksdb_writeoptions_t *wo, const void *k, size_t kl, const void *v, size_t vl,
+                    char *err, size_t errlen)
 {
     char *e = NULL;
-    rocksdb_put(s->db, s->wopts_sync, k, kl, v, vl, &e);
+    rocksdb_put(s->db, wo, k, kl, v, vl, &e);
     if (e) {
         snprintf(err, errlen, "store: %s", e);
         free(e);
         return -1;
     }
     return 0;
+}
+
+int c360_store_put_sync(c360_store *s, const void *k, size_t kl, const void *v, size_t vl, char *err, size_t errlen)
+{
+    return put_with(s, s->wopts_sync, k, kl, v, vl, err, errlen);
+}
+
+int c360_store_put_nosync(c360_store *s, const void *k, size_t kl, const void *v, size_t vl, char *err, size_t errlen)
+{
+    return put_with(s, s->wopts_nosync, k, kl, v, vl, err, errlen);
 }
 
 static int64_t prop_int(c360_store *s, const char *name)

@@ -35,6 +35,8 @@ const unsigned char *c360_store_secret(const c360_store *s);
 int c360_store_get(c360_store *s, const void *k, size_t kl, strbuf *out);
 /* A single synced write outside the engine (API keys, settings); 0 or -1 with err. */
 int c360_store_put_sync(c360_store *s, const void *k, size_t kl, const void *v, size_t vl, char *err, size_t errlen);
+/* The same without fsync (in the WAL: survives a crash of c360, not of the machine). */
+int c360_store_put_nosync(c360_store *s, const void *k, size_t kl, const void *v, size_t vl, char *err, size_t errlen);
 int64_t c360_store_size_bytes(c360_store *s);
 int64_t c360_store_estimate_keys(c360_store *s);
 /* Make every write so far durable in SST files and drop obsolete WAL/SST files; used by erasure
