@@ -210,9 +210,32 @@ static int add_blocked(void *a, const char *s, size_t n)
     return 0;
 }
 
+/* glibc's regcomp needs time and memory exponential in stacked repetition operators ("a+++"),
+ * so such patterns (and very long ones) are refused instead of stalling the server's start */
+static int pattern_safe(const char *s, size_t n)
+{
+    if (n > 256) return 0;
+    int prev_rep = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '\\') { i++; prev_rep = 0; continue; }
+        int rep = c == '*' || c == '+' || c == '?' || c == '{';
+        if (rep && prev_rep) return 0;
+        if (c == '{') {
+            while (i < n && s[i] != '}') i++;
+        }
+        prev_rep = rep;
+    }
+    return 1;
+}
+
 static int add_pattern(void *a, const char *s, size_t n)
 {
     rctx *x = a;
+    if (!pattern_safe(s, n)) {
+        snprintf(x->err, x->errlen, "identity.blocked_patterns: '%.*s' is too long or stacks repetition operators", (int)(n > 60 ? 60 : n), s);
+        return -1;
+    }
     char *pat = xstrndup(s, n);
     x->r->patterns = xrealloc(x->r->patterns, sizeof(regex_t) * (size_t)(x->r->npatterns + 1));
     int rc = regcomp(&x->r->patterns[x->r->npatterns], pat, REG_EXTENDED | REG_NOSUB | REG_ICASE);

@@ -81,8 +81,27 @@ uint64_t c360_resolve_redirect(c360_store *s, uint64_t pid)
     return pid;
 }
 
+static int lookup_normalized(c360_store *s, const char *type, const char *value, uint64_t *pid)
+{
+    c360_id id;
+    memset(&id, 0, sizeof id);
+    snprintf(id.type, sizeof id.type, "%s", type);
+    id.value = (char *)value;
+    c360_id_hash(&id, c360_store_secret(s));
+    return index_get(s, id.hash, pid);
+}
+
 int c360_lookup_ident(c360_store *s, const c360_id_rules *rules, const char *type, const char *value, uint64_t *pid)
 {
+    /* a phone given in its stored form (digits with the country code, as the API shows it) is
+     * taken as is: normalising it again could read a short international number as national */
+    if (!strcmp(type, "phone")) {
+        size_t n = strlen(value), d = strspn(value, "0123456789");
+        if (n == d && n >= 8 && n <= 15) {
+            int f = lookup_normalized(s, type, value, pid);
+            if (f != 0) return f;
+        }
+    }
     c360_id id;
     memset(&id, 0, sizeof id);
     snprintf(id.type, sizeof id.type, "%s", type);

@@ -183,7 +183,8 @@ static int parse_event(pctx *p, int obj, int forced_type, int batch_ctx, int bat
         if (type < 0) return fail(p, C360_EEVENT, "field '%s' must be one of identify, track, page, screen, group, alias", "type");
     }
     ev->type = (c360_ev_type)type;
-    if (has_escaped_nul(j->src + j->tok[obj].start, (size_t)(j->tok[obj].end - j->tok[obj].start)))
+    if (has_escaped_nul(j->src + j->tok[obj].start, (size_t)(j->tok[obj].end - j->tok[obj].start)) ||
+        (batch_ctx >= 0 && has_escaped_nul(j->src + j->tok[batch_ctx].start, (size_t)(j->tok[batch_ctx].end - j->tok[batch_ctx].start))))
         return fail(p, C360_EEVENT, "%s", "strings must not contain the NUL character (\\u0000)");
     int rc;
     int t_ctx = c360_json_get(j, obj, "context");

@@ -104,6 +104,11 @@ int c360_time_parse(const char *s, size_t n, int64_t *ms_out)
 
 size_t c360_time_format(int64_t ms, char *buf)
 {
+    /* years 0000..9999 only (what ISO-8601 basic format can say); also keeps the arithmetic
+     * below far from int64 overflow for corrupt or hostile values */
+    const int64_t lo = -62167219200000LL, hi = 253402300799999LL;
+    if (ms < lo) ms = lo;
+    if (ms > hi) ms = hi;
     int64_t secs = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
     int64_t msr = ms - secs * 1000;
     int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);

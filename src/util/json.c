@@ -208,6 +208,11 @@ int c360_json_parse(c360_json *j, const char *src, size_t len, char *err, size_t
         snprintf(err, errlen, "unexpected data after the JSON value at byte %d", j->tok[end].start);
         return -1;
     }
+    for (int k = 0; k < span_start(&j->tok[0]); k++)
+        if (!is_ws(src[k])) {
+            snprintf(err, errlen, "unexpected data before the JSON value at byte %d", k);
+            return -1;
+        }
     size_t tail = (size_t)j->tok[0].end + (j->tok[0].type == CJ_STRING ? 1 : 0);
     while (tail < len && is_ws(src[tail])) tail++;
     if (tail != len) {

@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""Writes the hand-made seed corpora of tests/fuzz/corpus/ (all but the profile records, which
+tools/gen_profile_corpus.c produces). Run from anywhere: python3 tests/fuzz/tools/seeds.py
+Existing seed files of the same name are overwritten; other files are left alone."""
+import json
+import os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CORPUS = os.path.join(HERE, "..", "corpus")
+
+
+def put(harness, name, data):
+    d = os.path.join(CORPUS, harness)
+    os.makedirs(d, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode()
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+# ---- Segment events (the shapes analytics.js / analytics-node and the Segment docs send) ----
+CTX = {
+    "library": {"name": "analytics.js", "version": "4.1.0"},
+    "page": {"path": "/shop", "referrer": "https://www.google.com/", "url": "https://shop.example.com/shop?q=1"},
+    "userAgent": "Mozilla/5.0 (X11; Linux x86_64)",
+    "ip": "203.0.113.7",
+    "locale": "en-US",
+    "timezone": "Europe/Berlin",
+}
+EVENTS = {
+    "identify": {
+        "type": "identify", "userId": "u-42", "anonymousId": "507f191e810c19729de860ea",
+        "traits": {"email": "  Ann@Example.COM ", "phone": "+1 (555) 010-1234", "name": "Ann Smith",
+                   "plan": "pro", "logins": 5, "address": {"city": "Berlin", "country": "DE"}},
+        "context": dict(CTX, externalIds=[{"id": "123.456", "type": "ga_client_id", "collection": "users", "encoding": "none"}]),
+        "messageId": "ajs-next-1698765432-5f1c", "timestamp": "2026-10-01T08:15:03.120Z",
+        "sentAt": "2026-10-01T08:15:03.500Z", "writeKey": "wk_live_123",
+    },
+    "track": {
+        "type": "track", "event": "Order Completed", "userId": "u-42",
+        "properties": {"order_id": "50314b8e9bcf000000000000", "total": 27.5, "currency": "USD",
+                       "products": [{"product_id": "507f1f77bcf86cd799439011", "sku": "45790-32", "price": 19, "quantity": 1}]},
+        "context": CTX, "integrations": {"All": True, "Mixpanel": False},
+        "originalTimestamp": "2026-10-01T08:15:00.000+02:00", "sentAt": "2026-10-01T06:15:01Z",
+    },
+    "page": {"type": "page", "name": "Home", "anonymousId": "anon-7", "properties": {"title": "Shop", "path": "/"},
+             "timestamp": "2026-10-01 08:15:03"},
+    "screen": {"type": "screen", "name": "Checkout", "userId": 1234567, "context": {"app": {"name": "Shop", "version": "2.3"},
+               "device": {"type": "ios"}, "traits": {"email": "b@x.io", "phone": 5550101234}}},
+    "group": {"type": "group", "groupId": "g-acme", "userId": "u-42", "traits": {"name": "Acme Inc", "employees": 120}},
+    "alias": {"type": "alias", "previousId": " anon-9 ", "userId": "u9", "timestamp": "2026-10-01"},
+    "ext_ids": {"type": "page", "name": "Home", "anonymousId": "a1", "context": {"externalIds": [
+        {"id": "C-1", "type": "Shopify Customer"}, {"id": "Z@Y.com", "type": "email"}, {"id": 7, "type": "crm-id"},
+        {"id": "+44 20 7946 0958", "type": "phone"}]}},
+    "blocked": {"type": "track", "event": "E", "userId": "null", "anonymousId": "a-7", "traits": {"email": "test@test.com"}},
+    "nulls": {"type": "track", "event": "E", "userId": "u", "properties": None, "context": None, "anonymousId": None,
+              "messageId": None, "timestamp": None},
+    "skew": {"type": "track", "event": "Clicked", "anonymousId": "x", "originalTimestamp": "2020-02-29T23:59:60.999999Z",
+             "sentAt": "2020-03-01T00:00:00,5-05:30", "messageId": 17},
+}
+TYPES = ["identify", "track", "page", "screen", "group", "alias"]
+for name, ev in EVENTS.items():
+    body = json.dumps(ev, separators=(",", ":"), ensure_ascii=False).encode()
+    put("fuzz_segment_event", "ev-" + name + ".json", b"\x00" + body)
+    put("fuzz_json", "ev-" + name + ".json", body)
+    if ev["type"] in TYPES:   # the same body forced by the route (/v1/<type>), without its type field
+        forced = {k: v for k, v in ev.items() if k != "type"}
+        put("fuzz_segment_event", "route-" + name + ".json",
+            bytes([TYPES.index(ev["type"]) + 1]) + json.dumps(forced, separators=(",", ":")).encode())
+# raw bodies the JSON layer must handle
+put("fuzz_segment_event", "escapes.json", b"\x00" + rb'{"type":"track","event":"Order \u00e9 \ud83d\uded2 \"q\" \\ \/","userId":"u\tv","properties":{"a":[1,-0.5e+3,true,false,null,{}]}}')
+put("fuzz_segment_event", "nul.json", b"\x02" + rb'{"event":"E","userId":"ann\u0000x"}')
+put("fuzz_segment_event", "pretty.json", b"\x00" + json.dumps(EVENTS["identify"], indent=2).encode())
+
+# ---- batches ----
+def batch(evs, **top):
+    return json.dumps(dict(top, batch=evs), separators=(",", ":")).encode()
+
+put("fuzz_segment_batch", "batch-ok.json", batch([EVENTS["identify"], EVENTS["track"], EVENTS["page"]],
+    context={"library": {"name": "analytics-node", "version": "2.1.0"}}, integrations={"All": True}, writeKey="wk_1"))
+put("fuzz_segment_batch", "batch-all.json", batch([EVENTS[n] for n in EVENTS]))
+put("fuzz_segment_batch", "batch-ctx.json", batch([{"type": "track", "event": "E", "anonymousId": "a"},
+    {"type": "identify", "userId": "u"}],
+    context={"traits": {"email": "Ctx@X.io", "phone": "020 7946 0958"}, "externalIds": [{"id": "9", "type": "crm"}]}))
+put("fuzz_segment_batch", "batch-bad.json", batch([{"type": "track", "userId": "u"}, {"type": "bogus"}, 5,
+    {"type": "track", "event": "E", "anonymousId": "anonymous"}, EVENTS["group"]]))
+put("fuzz_segment_batch", "batch-empty.json", b'{"batch":[]}')
+put("fuzz_segment_batch", "batch-notarray.json", b'{"batch":{"type":"track"},"context":[1]}')
+put("fuzz_segment_batch", "import.json", b'{"writeKey":"k","batch":[{"type":"screen","name":"S","userId":"u","context":{"traits":{"phone":"0049 30 123456"}}}]}')
+
+# ---- plain JSON ----
+for i, doc in enumerate([
+    b'{}', b'[]', b'0', b'-0.0e-0', b'"str"', b' true ', b'null', b'[1,2,[3,{"a":{"b":[]}}]]',
+    rb'"\u0000\u001f\ud800\udc00\ud83d\ude00\uDBFF\uDFFF\ud800x\\\/\b\f\n\r\t"',
+    b'{"a":1,"a":2,"b":{"a":3}}', b'[1e308,1e309,-1e-400,123456789012345678901234567890,0.1,9007199254740993]',
+    '{"Zoë":"✓","emoji":"🛒"}'.encode(), b'[' * 64 + b']' * 64, b'{"x":' * 20 + b'1' + b'}' * 20,
+    b'[1,,2]', b'{"a" 1}', b'[1 2]', b'\xc3\x28', b'\xed\xa0\x80', b'\xf4\x90\x80\x80', b'\xe0\x80\xaf',
+]):
+    put("fuzz_json", "doc-%02d.json" % i, doc)
+
+# ---- identifiers ----
+for i, v in enumerate([
+    "Ann@Example.COM", "  bob.smith+tag@sub.example.co.uk ", "test@test.com", "no-at-sign", "a@b@c", "@x", "x@",
+    "Zoë@Exämple.de", "TEST1@example.com",
+    "+1 (555) 010-1234", "555-010-1234", "0049 30 123456", "+49 30 123456", "020 7946 0958", "+44 20 7946 0958 x12",
+    "15550101234", "+4930123456", "(0)30/123.456", "+", "00", "1234567890123456",
+    "u-42", "   ", "null", "NULL", "0000", "anonymous", "Shopify Customer", "userId", "AnonymousID", "crm.id", "b$d",
+]):
+    put("fuzz_normalize", "id-%02d.txt" % i, v)
+
+# ---- URLs: first byte = length of the parameter name ----
+for i, (name, q) in enumerate([
+    ("limit", "limit=50&before=2026-10-01T08%3A15%3A03.120Z"), ("before", "limit=1000&before=c2026abc%2B%2F%3D"),
+    ("limit", "limit"), ("limit", "x=1&limit=%zz"), ("q", "q=a+b%20c&q=second"), ("before", "before=%00"),
+    ("", "=empty&&"), ("email", "email=Ann%40Example.com&phone=%2B1%20555%200100"), ("x", "%E2%9C%93=%F0%9F%9B%92"),
+]):
+    put("fuzz_url", "q-%02d.bin" % i, bytes([len(name)]) + name.encode() + q.encode())
+put("fuzz_url", "path.bin", b"\x00email:ann%40example.com/events")
+
+# ---- ISO-8601 times ----
+for i, t in enumerate([
+    "2026-10-01T08:15:03.120Z", "2026-10-01T08:15:03+02:00", "2026-10-01 08:15:03", "2026-10-01", "2026-10-01T08:15",
+    "2026-10-01T08:15:03.123456789Z", "2026-10-01t08:15:03,5z", "2024-02-29T23:59:60Z", "0000-01-01T00:00:00Z",
+    "9999-12-31T23:59:59.999Z", "2026-10-01T08:15:03-0530", "2026-10-01T08:15:03+14", "1970-01-01T00:00:00.000Z",
+    "2023-02-29", "2026-13-01", "2026-10-01T24:00:00Z", "2026-10-01T08:15:03.Z",
+]):
+    put("fuzz_time", "t-%02d.txt" % i, t)
+
+# ---- YAML configs (docs/CONFIG.md) ----
+put("fuzz_config_yaml", "full.yaml", """\
+# c360 config
+listen: 0.0.0.0:8360
+data_dir: /var/lib/c360
+write_key: wk_live_123
+admin_key: ak_live_456
+log_level: warn
+threads: 4
+partitions: 64
+dedup_window: 24h
+max_event_bytes: 32KB
+max_batch_bytes: 500KB
+retention: 90d
+queue_max_events: 200000
+block_cache: 1GiB
+sync: true
+phone_country_code: "44"
+identity:
+  priority: [user_id, email, phone, "*", anonymous_id]
+  limits:
+    user_id: 1
+    email: 3
+    "*": 5
+  blocked_values: ["", "null", undefined, anonymous, "0", "-1", n/a, test@test.com]
+  blocked_patterns:
+    - '^test[0-9]*@example\\.com$'
+    - '^0+$'
+    - '^(a|b)*c{2,5}[[:digit:]]?$'
+  max_identities: 100
+  max_merges: 50
+""")
+put("fuzz_config_yaml", "dotted.yaml", """\
+identity.priority: user_id,email,*,anonymous_id
+identity.limits: user_id=1,*=5
+identity.blocked_values: ",null,undefined"
+retention: 0
+dedup_window: 500ms
+sync: off
+""")
+put("fuzz_config_yaml", "flow.yaml", "{threads: 2, identity: {max_merges: 20, priority: [email, user_id]}, block_cache: 256MB}\n")
+put("fuzz_config_yaml", "minimal.yaml", "listen: 127.0.0.1:8360\n")
+put("fuzz_config_yaml", "anchors.yaml", "a: &x 1\nthreads: *x\n---\nsync: yes\n...\n")
+put("fuzz_config_yaml", "bad-regex.yaml", "identity:\n  blocked_patterns: ['(unclosed', 'ok']\n")
+put("fuzz_config_yaml", "bad-value.yaml", "threads: many\nunknown_setting: 1\n")
+put("fuzz_config_yaml", "nested-seq.yaml", "identity:\n  priority:\n    - [user_id]\n")
+put("fuzz_config_yaml", "top-seq.yaml", "- listen\n- threads\n")
+put("fuzz_config_yaml", "durations.yaml", "dedup_window: 1.5w\nretention: 30d\nmax_event_bytes: 1e3kb\nblock_cache: ' 4096 '\n")
