@@ -288,6 +288,12 @@ static void *writer_main(void *arg)
         atomic_fetch_sub(&e->m->queue_events, nev);
 
         int failed = 0;
+        if (c360_store_failed(e->store)) {
+            /* a write failed before (disk full): try to reopen; until then nothing is written */
+            char rerr[256];
+            if (c360_store_recover(e->store, rerr, sizeof rerr)) failed = C360_EUNAVAIL;
+            else init_resolver(e, e->res.rules);
+        }
         for (c360_job *j = group; j && !failed; j = j->next) {
             if (j->erase_pid) {
                 j->status = erase_now(e, j->erase_pid, j->erased);

@@ -14,6 +14,10 @@ static int api_ready(c360_call *c)
     if (atomic_load(&c->srv->draining)) {
         static const char no[] = "{\"status\":\"draining\"}";
         c360_respond(c, 503, "application/json", no, sizeof no - 1);
+    } else if (c360_store_failed(c->srv->d.store)) {
+        /* reads still work; writes answer 503 until the store recovers (disk full) */
+        static const char deg[] = "{\"status\":\"ready\",\"writes\":\"refused\"}";
+        c360_respond(c, 200, "application/json", deg, sizeof deg - 1);
     } else {
         static const char ok[] = "{\"status\":\"ready\"}";
         c360_respond(c, 200, "application/json", ok, sizeof ok - 1);

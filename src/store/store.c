@@ -11,11 +11,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #define FORMAT_VERSION "1"
 
 struct c360_store {
+    /* Readers and the writer share `db` under a read lock; after a failed write (disk full) the
+     * store refuses writes (`failed`) until c360_store_recover reopens it under the write lock:
+     * RocksDB (7.8) keeps a failed WAL writer in an error state it cannot leave in place. */
+    pthread_rwlock_t lock;
+    atomic_int failed;
+    char *dir;
     rocksdb_t *db;
     rocksdb_options_t *opts;
     rocksdb_readoptions_t *ropts;
@@ -74,7 +82,8 @@ static int op_cmp(const void *a, const void *b)
 }
 
 struct c360_iter {
-    rocksdb_iterator_t *it;
+    c360_store *s;             /* its read lock is held until c360_iter_free */
+    rocksdb_iterator_t *it;    /* NULL if the store is closed: then the iterator is empty */
     rocksdb_readoptions_t *ro;
     char *lo, *hi;
     size_t lol, hil;
@@ -136,6 +145,8 @@ int c360_store_open(c360_store **out, const char *dir, const c360_store_opts *o,
         return -1;
     }
     c360_store *s = xcalloc(1, sizeof *s);
+    pthread_rwlock_init(&s->lock, NULL);
+    s->dir = xstrdup(dir);
     s->read_only = o->read_only;
     atomic_store(&s->retention_ms, o->retention_ms);
     atomic_store(&s->dedup_window_ms, o->dedup_window_ms);
@@ -159,7 +170,9 @@ int c360_store_open(c360_store **out, const char *dir, const c360_store_opts *o,
     rocksdb_options_set_WAL_ttl_seconds(s->opts, 0);
     rocksdb_options_set_WAL_size_limit_MB(s->opts, 0);
     rocksdb_options_set_recycle_log_file_num(s->opts, 0); /* recycled WALs would keep old bytes */
-    rocksdb_options_set_info_log_level(s->opts, 2 /* WARN */);
+    /* FATAL only: RocksDB writes its LOG from its own recovery thread after a disk-full error,
+     * and Debian's build (assertions on) aborts if that LOG had itself failed */
+    rocksdb_options_set_info_log_level(s->opts, 4 /* FATAL */);
     rocksdb_options_set_memtable_prefix_bloom_size_ratio(s->opts, 0.1);
     rocksdb_options_set_memtable_whole_key_filtering(s->opts, 1);
     s->topts = rocksdb_block_based_options_create();
@@ -248,6 +261,8 @@ void c360_store_close(c360_store *s)
     if (s->cache) rocksdb_cache_destroy(s->cache);
     if (s->cfilter) rocksdb_compactionfilter_destroy(s->cfilter);
     sodium_memzero(s->secret, sizeof s->secret);
+    pthread_rwlock_destroy(&s->lock);
+    free(s->dir);
     free(s);
 }
 
@@ -266,11 +281,50 @@ void c360_store_set_retention(c360_store *s, int64_t retention_ms, int64_t dedup
     atomic_store(&s->dedup_window_ms, dedup_window_ms);
 }
 
+int c360_store_failed(c360_store *s) { return atomic_load(&s->failed); }
+
+static void mark_failed(c360_store *s, const char *e)
+{
+    if (!atomic_exchange(&s->failed, 1)) LOG_ERROR("store write failed; refusing writes until it recovers", "\"error\":\"%s\"", e);
+}
+
+int c360_store_recover(c360_store *s, char *err, size_t errlen)
+{
+    if (!atomic_load(&s->failed)) return 0;
+    struct statvfs vs;
+    if (statvfs(s->dir, &vs) == 0 && (uint64_t)vs.f_bavail * vs.f_frsize < (4u << 20)) {
+        snprintf(err, errlen, "still no space left in %s", s->dir);
+        return -1;
+    }
+    pthread_rwlock_wrlock(&s->lock);
+    if (s->db) rocksdb_close(s->db);
+    char *e = NULL;
+    s->db = rocksdb_open(s->opts, s->dir, &e);
+    int rc = 0;
+    if (e) {
+        snprintf(err, errlen, "reopening the store failed: %s", e);
+        free(e);
+        s->db = NULL;
+        rc = -1;
+    } else {
+        atomic_store(&s->failed, 0);
+        LOG_INFO("store recovered", "\"dir\":\"%s\"", s->dir);
+    }
+    pthread_rwlock_unlock(&s->lock);
+    return rc;
+}
+
 int c360_store_get(c360_store *s, const void *k, size_t kl, strbuf *out)
 {
     char *e = NULL;
     size_t vl = 0;
+    pthread_rwlock_rdlock(&s->lock);
+    if (!s->db) {
+        pthread_rwlock_unlock(&s->lock);
+        return -1;
+    }
     rocksdb_pinnableslice_t *ps = rocksdb_get_pinned(s->db, s->ropts, k, kl, &e);
+    pthread_rwlock_unlock(&s->lock);
     if (e) {
         LOG_ERROR("store get failed", "\"error\":\"%s\"", e);
         free(e);
@@ -288,7 +342,15 @@ static int put_with(c360_store *s, rocksdb_writeoptions_t *wo, const void *k, si
                     char *err, size_t errlen)
 {
     char *e = NULL;
-    rocksdb_put(s->db, wo, k, kl, v, vl, &e);
+    if (atomic_load(&s->failed)) {
+        snprintf(err, errlen, "store is refusing writes after a write error (disk full?)");
+        return -1;
+    }
+    pthread_rwlock_rdlock(&s->lock);
+    if (s->db) rocksdb_put(s->db, wo, k, kl, v, vl, &e);
+    else e = strdup("store is closed");
+    pthread_rwlock_unlock(&s->lock);
+    if (e) mark_failed(s, e);
     if (e) {
         snprintf(err, errlen, "store: %s", e);
         free(e);
@@ -310,8 +372,10 @@ int c360_store_put_nosync(c360_store *s, const void *k, size_t kl, const void *v
 static int64_t prop_int(c360_store *s, const char *name)
 {
     uint64_t v = 0;
-    if (rocksdb_property_int(s->db, name, &v) != 0) return 0;
-    return (int64_t)v;
+    pthread_rwlock_rdlock(&s->lock);
+    int bad = !s->db || rocksdb_property_int(s->db, name, &v) != 0;
+    pthread_rwlock_unlock(&s->lock);
+    return bad ? 0 : (int64_t)v;
 }
 
 int64_t c360_store_size_bytes(c360_store *s)
@@ -324,6 +388,11 @@ int64_t c360_store_estimate_keys(c360_store *s) { return prop_int(s, "rocksdb.es
 int c360_store_flush_compact(c360_store *s, const void *lo, size_t lol, const void *hi, size_t hil)
 {
     char *e = NULL;
+    pthread_rwlock_rdlock(&s->lock);
+    if (!s->db) {
+        pthread_rwlock_unlock(&s->lock);
+        return -1;
+    }
     rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
     rocksdb_flushoptions_set_wait(fo, 1);
     rocksdb_flush(s->db, fo, &e);
@@ -331,6 +400,7 @@ int c360_store_flush_compact(c360_store *s, const void *lo, size_t lol, const vo
     if (e) {
         LOG_ERROR("flush failed", "\"error\":\"%s\"", e);
         free(e);
+        pthread_rwlock_unlock(&s->lock);
         return -1;
     }
     rocksdb_compactoptions_t *co = rocksdb_compactoptions_create();
@@ -338,15 +408,19 @@ int c360_store_flush_compact(c360_store *s, const void *lo, size_t lol, const vo
     rocksdb_compactoptions_set_exclusive_manual_compaction(co, 0);
     rocksdb_compact_range_opt(s->db, co, lo, lol, hi, hil);
     rocksdb_compactoptions_destroy(co);
+    pthread_rwlock_unlock(&s->lock);
     return 0;
 }
 
 int c360_store_checkpoint(c360_store *s, const char *dir, char *err, size_t errlen)
 {
     char *e = NULL;
-    rocksdb_checkpoint_t *cp = rocksdb_checkpoint_object_create(s->db, &e);
+    pthread_rwlock_rdlock(&s->lock);
+    rocksdb_checkpoint_t *cp = s->db ? rocksdb_checkpoint_object_create(s->db, &e) : NULL;
+    if (!s->db) e = strdup("store is closed");
     if (!e) rocksdb_checkpoint_create(cp, dir, 0, &e);
     if (cp) rocksdb_checkpoint_object_destroy(cp);
+    pthread_rwlock_unlock(&s->lock);
     if (e) {
         snprintf(err, errlen, "checkpoint failed: %s", e);
         free(e);
@@ -391,6 +465,18 @@ void c360_txn_clear(c360_txn *t)
 int c360_txn_commit(c360_txn *t, int sync, char *err, size_t errlen)
 {
     char *e = NULL;
+    if (atomic_load(&t->s->failed)) {
+        c360_txn_clear(t);
+        snprintf(err, errlen, "store is refusing writes after a write error (disk full?)");
+        return -1;
+    }
+    pthread_rwlock_rdlock(&t->s->lock);
+    if (!t->s->db) {
+        pthread_rwlock_unlock(&t->s->lock);
+        c360_txn_clear(t);
+        snprintf(err, errlen, "store is closed");
+        return -1;
+    }
     if (t->nops > 0) {
         /* the writer thread is the only committer, so the static sort context is safe */
         sort_arena = t->arena.buf;
@@ -410,9 +496,11 @@ int c360_txn_commit(c360_txn *t, int sync, char *err, size_t errlen)
     } else if (sync) {
         rocksdb_flush_wal(t->s->db, 1, &e);
     }
+    pthread_rwlock_unlock(&t->s->lock);
     c360_txn_clear(t);
     if (e) {
         snprintf(err, errlen, "%s", e);
+        mark_failed(t->s, e);
         free(e);
         return -1;
     }
@@ -431,7 +519,9 @@ c360_iter *c360_iter_new(c360_store *s, const void *lo, size_t lol, const void *
     it->ro = rocksdb_readoptions_create();
     rocksdb_readoptions_set_iterate_lower_bound(it->ro, it->lo, lol);
     rocksdb_readoptions_set_iterate_upper_bound(it->ro, it->hi, hil);
-    it->it = rocksdb_create_iterator(s->db, it->ro);
+    it->s = s;
+    pthread_rwlock_rdlock(&s->lock);
+    it->it = s->db ? rocksdb_create_iterator(s->db, it->ro) : NULL;
     return it;
 }
 
@@ -443,6 +533,7 @@ static int cmpkey(const char *a, size_t al, const char *b, size_t bl)
 
 int c360_iter_valid(c360_iter *it)
 {
+    if (!it->it) return 0;
     /* bounds are enforced by RocksDB too; checking here keeps seek_before honest */
     if (!rocksdb_iter_valid(it->it)) return 0;
     size_t kl;
@@ -450,12 +541,13 @@ int c360_iter_valid(c360_iter *it)
     return cmpkey(k, kl, it->lo, it->lol) >= 0 && cmpkey(k, kl, it->hi, it->hil) < 0;
 }
 
-void c360_iter_first(c360_iter *it) { rocksdb_iter_seek(it->it, it->lo, it->lol); }
+void c360_iter_first(c360_iter *it) { if (it->it) rocksdb_iter_seek(it->it, it->lo, it->lol); }
 void c360_iter_last(c360_iter *it) { c360_iter_seek_before(it, it->hi, it->hil); }
-void c360_iter_seek(c360_iter *it, const void *k, size_t kl) { rocksdb_iter_seek(it->it, k, kl); }
+void c360_iter_seek(c360_iter *it, const void *k, size_t kl) { if (it->it) rocksdb_iter_seek(it->it, k, kl); }
 
 void c360_iter_seek_before(c360_iter *it, const void *k, size_t kl)
 {
+    if (!it->it) return;
     rocksdb_iter_seek_for_prev(it->it, k, kl);
     if (rocksdb_iter_valid(it->it)) {
         size_t l;
@@ -464,15 +556,16 @@ void c360_iter_seek_before(c360_iter *it, const void *k, size_t kl)
     }
 }
 
-void c360_iter_next(c360_iter *it) { rocksdb_iter_next(it->it); }
-void c360_iter_prev(c360_iter *it) { rocksdb_iter_prev(it->it); }
+void c360_iter_next(c360_iter *it) { if (it->it) rocksdb_iter_next(it->it); }
+void c360_iter_prev(c360_iter *it) { if (it->it) rocksdb_iter_prev(it->it); }
 const char *c360_iter_key(c360_iter *it, size_t *n) { return rocksdb_iter_key(it->it, n); }
 const char *c360_iter_value(c360_iter *it, size_t *n) { return rocksdb_iter_value(it->it, n); }
 
 void c360_iter_free(c360_iter *it)
 {
     if (!it) return;
-    rocksdb_iter_destroy(it->it);
+    if (it->it) rocksdb_iter_destroy(it->it);
+    pthread_rwlock_unlock(&it->s->lock);
     rocksdb_readoptions_destroy(it->ro);
     free(it->lo);
     free(it->hi);

@@ -46,6 +46,11 @@ void c360_store_set_retention(c360_store *s, int64_t retention_ms, int64_t dedup
 /* Events with an event time before this are past retention: invisible to reads now, removed by
  * compaction later. INT64_MIN when retention is off. */
 int64_t c360_store_event_cutoff(c360_store *s);
+/* After a failed write (disk full) the store refuses writes; 1 while it does. */
+int c360_store_failed(c360_store *s);
+/* Reopens a failed store once there is space again (writer thread, between groups; no iterator
+ * of the caller may be open). 0 when writes work again, -1 with err otherwise. */
+int c360_store_recover(c360_store *s, char *err, size_t errlen);
 /* Consistent copy of the whole store into dir (RocksDB checkpoint), while serving. */
 int c360_store_checkpoint(c360_store *s, const char *dir, char *err, size_t errlen);
 
