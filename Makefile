@@ -31,6 +31,7 @@ endif
 
 SRCS      := $(shell find src -name '*.c' | sort)
 OBJS      := $(SRCS:%.c=$(BUILD)/%.o)
+OBJS      += $(BUILD)/gen/console_assets.o   # the web console, built in (tools/embed.c)
 LIB_OBJS  := $(filter-out $(BUILD)/src/cli/main.o,$(OBJS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -41,6 +42,20 @@ all: $(BUILD)/c360
 $(BUILD)/c360: $(OBJS)
 	@echo "  LINK  $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# the web console (console/*) as a C source with a lookup table (docs/CONSOLE.md)
+$(BUILD)/tools/embed: tools/embed.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -std=c11 -O2 -Wall -Wextra -Werror -o $@ $<
+
+$(BUILD)/gen/console_assets.c: $(BUILD)/tools/embed $(shell find console 2>/dev/null)
+	@mkdir -p $(dir $@)
+	@echo "  EMBED console/"
+	$(Q)$(BUILD)/tools/embed console $@
+
+$(BUILD)/gen/console_assets.o: $(BUILD)/gen/console_assets.c
+	@echo "  CC    $<"
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

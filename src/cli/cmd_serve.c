@@ -10,6 +10,9 @@
 #include "privacy/policy.h"
 #include "identity/normalize.h"
 #include "serving/http.h"
+#include "sources/kafka_conf.h"
+#include "sources/kafka_source.h"
+#include "sources/sink.h"
 #include "store/store.h"
 #include "util/log.h"
 
@@ -97,13 +100,16 @@ static void sweep_at_start(maint *m)
 }
 
 static const char usage[] =
-    "usage: c360 serve [--config FILE] [--listen HOST:PORT] [--data-dir DIR] [--write-key KEY] [--admin-key KEY]\n\n"
+    "usage: c360 serve [--config FILE] [--listen HOST:PORT] [--data-dir DIR] [--write-key KEY] [--admin-key KEY]\n"
+    "                  [--kafka BROKERS --kafka-topics T1,T2]\n\n"
     "Runs the HTTP server on the embedded store. Keys may also come from C360_WRITE_KEY and C360_ADMIN_KEY.\n"
     "Send keys as HTTP Basic auth (user name = key) or 'Authorization: Bearer KEY'.\n";
 
 int c360_cmd_serve(int argc, char **argv)
 {
     c360_config cfg;
+    for (int i = 1; i < argc; i++) /* quick start: --kafka BROKERS is kafka.brokers */
+        if (!strcmp(argv[i], "--kafka")) argv[i] = "--kafka-brokers";
     int r = c360_cli_config(&cfg, &argc, argv, usage);
     if (r) {
         c360_config_release(&cfg);
@@ -142,6 +148,8 @@ int c360_cmd_serve(int argc, char **argv)
     c360_policy policy;
     int policy_ok = 0;
     c360_server *server = NULL;
+    c360_sink *sink = NULL;
+    c360_kafka_source *ksrc = NULL;
     c360_metrics *metrics = xcalloc(1, sizeof *metrics);
     c360_store_opts so = {.block_cache_bytes = cfg.block_cache_bytes, .partitions = cfg.partitions,
                           .dedup_window_ms = cfg.dedup_window_ms, .retention_ms = cfg.retention_ms};
@@ -149,6 +157,11 @@ int c360_cmd_serve(int argc, char **argv)
         fprintf(stderr, "c360 serve: %s\n", err);
         goto out;
     }
+    if (c360_sink_open(&sink, &cfg, metrics, err, sizeof err)) {
+        fprintf(stderr, "c360 serve: %s\n", err);
+        goto out;
+    }
+    c360_sink_install(sink);
     if (c360_features_open(&features, store, &cfg, err, sizeof err) ||
         c360_engine_open(&engine, store, &cfg, &rules, features, metrics, err, sizeof err) || c360_engine_start(engine)) {
         fprintf(stderr, "c360 serve: %s\n", err);
@@ -163,6 +176,11 @@ int c360_cmd_serve(int argc, char **argv)
         fprintf(stderr, "c360 serve: %s\n", err);
         goto out;
     }
+    c360_kafka_deps kdeps = {.cfg = &cfg, .store = store, .engine = engine, .metrics = metrics, .rules = &rules};
+    if (c360_kafka_source_open(&ksrc, &kdeps, err, sizeof err)) {
+        fprintf(stderr, "c360 serve: %s\n", err);
+        goto out;
+    }
     maint mt = {.engine = engine, .audit = audit, .inactive_ms = cfg.inactive_erase_ms};
     pthread_mutex_init(&mt.mu, NULL);
     pthread_cond_init(&mt.cv, NULL);
@@ -173,12 +191,18 @@ int c360_cmd_serve(int argc, char **argv)
         fprintf(stderr, "c360 serve: %s\n", err);
         goto out;
     }
+    if (ksrc && c360_kafka_source_start(ksrc)) {
+        fprintf(stderr, "c360 serve: cannot start the Kafka consumer\n");
+        c360_server_stop(server);
+        goto out;
+    }
     int mt_started = cfg.inactive_erase_ms > 0 && pthread_create(&mt.th, NULL, maint_main, &mt) == 0;
     LOG_INFO("ready", "\"url\":\"http://%s/\",\"data_dir\":\"%s\"", cfg.listen, cfg.data_dir);
     int sig = 0;
     sigwait(&sigs, &sig);
     LOG_INFO("draining", "\"signal\":%d", sig);
     c360_server_stop(server);
+    c360_kafka_source_stop(ksrc);
     if (mt_started) {
         pthread_mutex_lock(&mt.mu);
         mt.stop = 1;
@@ -189,8 +213,13 @@ int c360_cmd_serve(int argc, char **argv)
     pthread_mutex_destroy(&mt.mu);
     pthread_cond_destroy(&mt.cv);
     rc = 0;
-out:
+out:;
+    int kafka_used = ksrc || sink;
+    c360_kafka_source_free(ksrc);  /* before the engine stops: it waits for its writes */
     if (engine) c360_engine_stop(engine);
+    c360_sink_install(NULL);
+    c360_sink_close(sink);         /* after the engine: the writer publishes until it stops */
+    if (kafka_used) c360_kafka_wait_destroyed();
     if (server) c360_server_free(server);
     c360_engine_free(engine);
     c360_features_free(features);

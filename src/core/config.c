@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <strings.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -35,7 +36,7 @@ static const opt_def opts[] = {
     {"max_batch_bytes", T_SIZE, OFF(max_batch_bytes), "500KB", "largest accepted /v1/batch body"},
     {"retention", T_DURATION, OFF(retention_ms), "0", "raw events older than this (by event time) are removed; 0 keeps them"},
     {"queue_max_events", T_INT, OFF(queue_max_events), "200000",
-     "events accepted but not yet written; beyond it ingest answers 503 (back-pressure)"},
+     "events accepted but not yet written; beyond it ingest answers 429 overloaded (back-pressure)"},
     {"block_cache", T_SIZE, OFF(block_cache_bytes), "256MB", "RocksDB block cache"},
     {"sync", T_BOOL, OFF(sync), "true", "fsync the write-ahead log before acknowledging (an ack means durable)"},
     {"phone_country_code", T_STR, OFF(phone_country_code), "1", "country calling code added to national phone numbers"},
@@ -56,6 +57,17 @@ static const opt_def opts[] = {
      "erase customers whose last event is older than this (checked hourly and at start); 0 = never"},
     {"tls_cert", T_STR, OFF(tls_cert), "", "PEM certificate chain; with tls_key the server speaks HTTPS only"},
     {"tls_key", T_STR, OFF(tls_key), "", "PEM private key for tls_cert"},
+    {"kafka.brokers", T_STR, OFF(kafka_brokers), "", "Kafka bootstrap servers; set = consume kafka.topics (also --kafka)"},
+    {"kafka.topics", T_MAP, OFF(kafka_topics), "",
+     "topics to consume: a list of names (Segment JSON) or a map topic -> mapping name, debezium:customers, "
+     "debezium:orders or debezium:TABLE:MAPPING (docs/SOURCES.md)"},
+    {"kafka.group", T_STR, OFF(kafka_group), "c360", "Kafka consumer group (members share partitions; docs/SOURCES.md)"},
+    {"kafka.dlq_topic", T_STR, OFF(kafka_dlq_topic), "", "dead-letter topic for messages that do not parse or map; empty = count, log and skip"},
+    {"kafka.sink_topic", T_STR, OFF(kafka_sink_topic), "", "topic receiving every profile change keyed by customer id; empty = no sink"},
+    {"kafka.properties", T_MAP, OFF(kafka_properties), "",
+     "librdkafka settings passed through to consumer and producers (security.protocol, sasl.*, ssl.*)"},
+    {"kafka.cdc_delete", T_STR, OFF(kafka_cdc_delete), "clear",
+     "a CDC delete of a customers row: clear (null the row's traits) or erase (erase the customer)"},
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 
@@ -82,6 +94,7 @@ int c360_parse_duration_ms(const char *s, int64_t *out)
     else if (!strcmp(end, "d")) mult = 86400e3;
     else if (!strcmp(end, "w")) mult = 7 * 86400e3;
     else return -1;
+    if (!isfinite(v) || v * mult >= 9.2e18) return -1; /* nan, inf, beyond int64 */
     *out = (int64_t)(v * mult);
     return 0;
 }
@@ -99,6 +112,7 @@ int c360_parse_size(const char *s, int64_t *out)
     else if (!strcasecmp(end, "mb") || !strcasecmp(end, "m") || !strcasecmp(end, "mib")) mult = 1024 * 1024;
     else if (!strcasecmp(end, "gb") || !strcasecmp(end, "g") || !strcasecmp(end, "gib")) mult = 1024.0 * 1024 * 1024;
     else return -1;
+    if (!isfinite(v) || v * mult >= 9.2e18) return -1;
     *out = (int64_t)(v * mult);
     return 0;
 }

@@ -38,6 +38,13 @@ typedef struct c360_config {
     int64_t inactive_erase_ms; /* erase profiles inactive this long; 0 = never */
     char *tls_cert;            /* PEM files; both set = HTTPS */
     char *tls_key;
+    char *kafka_brokers;       /* Kafka source and sink (sources/kafka_source.c, sources/sink.c) */
+    char *kafka_topics;        /* "topic[=spec],..." (docs/SOURCES.md) */
+    char *kafka_group;
+    char *kafka_dlq_topic;
+    char *kafka_sink_topic;
+    char *kafka_properties;    /* librdkafka settings passed through: "k=v,k=v" */
+    char *kafka_cdc_delete;    /* "clear" or "erase" */
 } c360_config;
 
 void c360_config_defaults(c360_config *c);

@@ -70,6 +70,20 @@ void c360_metrics_render(c360_metrics *m, c360_store *s, strbuf *o)
     }
     sb_adds(o, "# HELP c360_commit_duration_seconds Group commit (write + fsync) time.\n# TYPE c360_commit_duration_seconds histogram\n");
     hist(o, "c360_commit_duration_seconds", "", &m->commit_latency);
+    sb_addf(o, "# HELP c360_kafka_messages_total Kafka messages consumed.\n# TYPE c360_kafka_messages_total counter\n"
+               "c360_kafka_messages_total %llu\n", (unsigned long long)atomic_load(&m->kafka_messages));
+    sb_addf(o, "# HELP c360_kafka_dead_letters_total Kafka messages that did not parse or map (sent to the dead-letter topic).\n"
+               "# TYPE c360_kafka_dead_letters_total counter\nc360_kafka_dead_letters_total %llu\n",
+            (unsigned long long)atomic_load(&m->kafka_dead_letters));
+    sb_addf(o, "# HELP c360_kafka_pauses_total Consumer pauses for back-pressure (ingest queue full).\n"
+               "# TYPE c360_kafka_pauses_total counter\nc360_kafka_pauses_total %llu\n", (unsigned long long)atomic_load(&m->kafka_pauses));
+    sb_addf(o, "# HELP c360_kafka_rewinds_total Consumer rewinds to the stored offsets after a failed write.\n"
+               "# TYPE c360_kafka_rewinds_total counter\nc360_kafka_rewinds_total %llu\n", (unsigned long long)atomic_load(&m->kafka_rewinds));
+    sb_addf(o, "# HELP c360_sink_published_total Profile changes handed to the Kafka sink.\n# TYPE c360_sink_published_total counter\n"
+               "c360_sink_published_total %llu\n", (unsigned long long)atomic_load(&m->sink_published));
+    sb_addf(o, "# HELP c360_sink_errors_total Profile changes the Kafka sink could not deliver.\n# TYPE c360_sink_errors_total counter\n"
+               "c360_sink_errors_total %llu\n", (unsigned long long)atomic_load(&m->sink_errors));
+    if (m->render_extra) m->render_extra(m->render_extra_arg, o);
     if (s) {
         sb_addf(o, "# HELP c360_store_size_bytes Bytes in SST files and memtables.\n# TYPE c360_store_size_bytes gauge\n"
                    "c360_store_size_bytes %lld\n", (long long)c360_store_size_bytes(s));

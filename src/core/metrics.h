@@ -34,6 +34,15 @@ typedef struct c360_metrics {
     _Atomic uint64_t http_requests[C360_ROUTE__N];
     c360_hist latency[C360_ROUTE__N];
     c360_hist commit_latency;
+    /* Kafka source and sink (sources/kafka_source.c, sources/sink.c) */
+    _Atomic uint64_t kafka_messages;               /* messages consumed */
+    _Atomic uint64_t kafka_dead_letters;           /* did not parse or map: sent to the DLQ */
+    _Atomic uint64_t kafka_pauses;                 /* back-pressure: partitions paused (queue full) */
+    _Atomic uint64_t kafka_rewinds;                /* failed writes: rewound to the stored offsets */
+    _Atomic uint64_t sink_published;               /* profile changes handed to the sink producer */
+    _Atomic uint64_t sink_errors;                  /* sink messages not delivered */
+    void (*render_extra)(void *arg, strbuf *out);  /* extra series (consumer lag per partition) */
+    void *render_extra_arg;
 } c360_metrics;
 
 static inline void c360_count(_Atomic uint64_t *c, uint64_t n) { atomic_fetch_add_explicit(c, n, memory_order_relaxed); }

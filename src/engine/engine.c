@@ -8,6 +8,7 @@
 #include "identity/resolve.h"
 #include "profile/profile.h"
 #include "profile/timeline.h"
+#include "sources/sink.h"
 #include "store/keys.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -53,6 +54,7 @@ static void on_merge(void *arg, c360_profile *surv, const c360_profile *loser)
 {
     c360_engine *e = arg;
     if (e->features) c360_features_on_merge(e->features, surv, loser);
+    c360_sink_note_merge(surv->pid, loser->pid);
 }
 
 static int init_resolver(c360_engine *e, const c360_id_rules *rules)
@@ -150,6 +152,7 @@ static int apply_one(c360_engine *e, c360_event *ev, int64_t now, int *dup, strb
     c360_consent_apply(e->txn, p, ev);
     if (e->features && (rc = c360_features_on_event(e->features, e->txn, p, ev, now)) != 0) return rc;
     dedup_mark(e, ev, now, p->pid);
+    c360_sink_note_event(p->pid, ev); /* published once the group is committed */
     return 0;
 }
 
@@ -186,6 +189,7 @@ void c360_engine_abort(c360_engine *e)
 {
     c360_txn_clear(e->txn);
     c360_state_reset(e->st);
+    c360_sink_discard();
     init_resolver(e, e->res.rules);   /* reload the sequence */
 }
 
@@ -196,9 +200,11 @@ int c360_engine_commit(c360_engine *e, int sync, char *err, size_t errlen)
     int rc = c360_txn_commit(e->txn, sync, err, errlen);
     if (rc) {
         c360_state_reset(e->st);
+        c360_sink_discard();
         init_resolver(e, e->res.rules);
     } else {
         c360_state_trim(e->st);
+        c360_sink_committed(); /* only durable changes reach the Kafka sink */
     }
     c360_hist_observe(&e->m->commit_latency, (c360_monotonic_ns() - t0) / 1000);
     c360_count(&e->m->commits, 1);
@@ -351,6 +357,7 @@ static int erase_now(c360_engine *e, uint64_t pid, c360_erase_report *rep)
         return rc;
     }
     if (c360_engine_commit(e, 1, err, sizeof err)) return C360_EUNAVAIL;
+    c360_sink_tombstone(pid);
     /* the suppression entries are committed: only now do they take effect in memory */
     if (e->cfg->erasure_suppress) {
         c360_suppress_free(e->suppressed);

@@ -50,17 +50,26 @@ int c360_policy_class_parse(const char *name)
 
 const char *c360_policy_class_name(int cls) { return cls > 0 && cls < C360_FC__N ? class_names[cls] : "none"; }
 
-static void add_field(c360_policy *p, const char *key, size_t n, int cls)
+/* traits_only: the name is personal only inside a `traits` object (a product's or a page's
+ * "name" is not a person's); names configured in privacy.fields apply everywhere */
+static void add_field_ex(c360_policy *p, const char *key, size_t n, int cls, int traits_only)
 {
     char f[96];
     fold(key, n, f, sizeof f);
     for (int i = 0; i < p->nfields; i++)
-        if (!strcmp(p->fields[i].key, f)) { p->fields[i].cls = cls; return; }
+        if (!strcmp(p->fields[i].key, f)) {
+            p->fields[i].cls = cls;
+            p->fields[i].traits_only = traits_only;
+            return;
+        }
     p->fields = xrealloc(p->fields, sizeof *p->fields * (size_t)(p->nfields + 1));
     p->fields[p->nfields].key = xstrdup(f);
     p->fields[p->nfields].cls = cls;
+    p->fields[p->nfields].traits_only = traits_only;
     p->nfields++;
 }
+
+static void add_field(c360_policy *p, const char *key, size_t n, int cls) { add_field_ex(p, key, n, cls, 0); }
 
 /* reads privacy.fields: {field_name: class, ...} from the YAML file */
 static int load_fields(c360_policy *p, const char *path, char *err, size_t errlen)
@@ -122,7 +131,10 @@ int c360_policy_init(c360_policy *p, const c360_config *cfg, const unsigned char
 {
     memset(p, 0, sizeof *p);
     memcpy(p->secret, secret, 32);
-    for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++) add_field(p, defaults[i].key, strlen(defaults[i].key), defaults[i].cls);
+    for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++) {
+        const char *k = defaults[i].key;
+        add_field_ex(p, k, strlen(k), defaults[i].cls, !strcmp(k, "name") || !strcmp(k, "description"));
+    }
     if (cfg && cfg->config_file && load_fields(p, cfg->config_file, err, errlen)) {
         c360_policy_release(p);
         return -1;
@@ -138,14 +150,16 @@ void c360_policy_release(c360_policy *p)
     memset(p, 0, sizeof *p);
 }
 
-int c360_policy_class(const c360_policy *p, const char *key, size_t klen)
+static int class_in(const c360_policy *p, const char *key, size_t klen, int in_traits)
 {
     char f[96];
     fold(key, klen, f, sizeof f);
     for (int i = 0; i < p->nfields; i++)
-        if (!strcmp(p->fields[i].key, f)) return p->fields[i].cls;
+        if (!strcmp(p->fields[i].key, f)) return p->fields[i].traits_only && !in_traits ? C360_FC_NONE : p->fields[i].cls;
     return C360_FC_NONE;
 }
+
+int c360_policy_class(const c360_policy *p, const char *key, size_t klen) { return class_in(p, key, klen, 1); }
 
 int c360_policy_unmasked(int role) { return role == C360_ROLE_PRIVACY || role == C360_ROLE_ADMIN || role == C360_ROLE_INGEST; }
 
@@ -244,11 +258,12 @@ static int identity_class(const c360_json *j, int obj, const char **member)
 /* Subtrees whose keys name fields rather than hold their values: in "presence" subtrees
  * (traits_updated_at) a field the role may not see is left out and the rest shown as is; in
  * "plain" subtrees (consents: keys are channel names such as "email") nothing is classified. */
-enum { MODE_VALUES, MODE_PRESENCE, MODE_PLAIN };
+enum { MODE_VALUES, MODE_PRESENCE, MODE_PLAIN, MODE_TRAITS };
 
 static int subtree_mode(const c360_json *j, int key)
 {
     if (c360_json_streq(j, key, "traits_updated_at")) return MODE_PRESENCE;
+    if (c360_json_streq(j, key, "traits")) return MODE_TRAITS;
     if (c360_json_streq(j, key, "consents") || c360_json_streq(j, key, "consent_history") || c360_json_streq(j, key, "counts"))
         return MODE_PLAIN;
     return MODE_VALUES;
@@ -297,7 +312,7 @@ static int emit_mode(const c360_policy *p, int role, unsigned reveal, const c360
         int k = t + 1, first = 1;
         for (int i = 0; i < tk->size; i++) {
             int v = k + 1;
-            int kcls = c360_policy_class(p, j->src + j->tok[k].start, (size_t)(j->tok[k].end - j->tok[k].start));
+            int kcls = class_in(p, j->src + j->tok[k].start, (size_t)(j->tok[k].end - j->tok[k].start), mode == MODE_TRAITS);
             if (idcls && c360_json_streq(j, k, idmember)) kcls = idcls;
             if (!kcls) kcls = cls;
             int act = action(role, reveal, kcls);
@@ -309,7 +324,9 @@ static int emit_mode(const c360_policy *p, int role, unsigned reveal, const c360
                 const char *kr = c360_json_raw(j, k, &kn);
                 sb_add(out, kr, kn);
                 sb_addc(out, ':');
-                emit_mode(p, role, reveal, j, v, kcls, subtree_mode(j, k), out);
+                int child = subtree_mode(j, k);
+                if (child == MODE_VALUES && mode == MODE_TRAITS) child = MODE_TRAITS; /* traits.address.* */
+                emit_mode(p, role, reveal, j, v, kcls, child, out);
             }
             k = next;
         }

@@ -13,7 +13,9 @@
  * An agent may ask to reveal classes (?reveal=email,phone); the reveal is audited.
  * Masking is applied to the JSON of every read response (profiles, events, identities, merges,
  * segment members, exports for non-privacy roles), by field name at any depth, and to identity
- * objects {"type":"email","value":...} by their type. Pure functions; thread-safe. */
+ * objects {"type":"email","value":...} by their type. The generic names `name` and `description`
+ * count as personal only inside `traits` (a product's name is not a person's). Pure functions;
+ * thread-safe. */
 #ifndef C360_POLICY_H
 #define C360_POLICY_H
 
@@ -27,7 +29,7 @@ typedef enum {
 } c360_field_class;
 
 typedef struct c360_policy {
-    struct { char *key; int cls; } *fields;   /* configured + default names, lower-case */
+    struct { char *key; int cls, traits_only; } *fields;   /* configured + default names, folded */
     int nfields;
     unsigned char secret[32];                 /* keys payment fingerprints */
 } c360_policy;

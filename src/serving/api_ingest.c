@@ -4,6 +4,7 @@
  * http.h). A client that disconnects meanwhile does not stop the write. */
 #include "serving/http_int.h"
 #include "core/errors.h"
+#include "identity/resolve.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -71,6 +72,54 @@ int c360_call_submit(c360_call *c, c360_job *job, c360_job_reply reply, void *ud
     cr->guard = h2o_mem_alloc_shared(&c->req->pool, sizeof *cr->guard, on_req_dispose);
     cr->guard->cr = cr;
     c->t->inflight++;
+    return 0;
+}
+
+int c360_call_submit_customer_event(c360_call *c, uint64_t pid, const char *name, const char *props, c360_job_reply reply,
+                                    void *udata)
+{
+    c360_profile p;
+    if (c360_load_profile(c->srv->d.store, pid, &p) != 1) {
+        c360_respond_error(c, C360_ENOPROFILE, "profile not found");
+        return -1;
+    }
+    /* the event is the customer's own: attached to its user id, else its anonymous id */
+    const char *idfield = NULL, *idval = NULL;
+    for (int i = 0; i < p.nids && !idfield; i++)
+        if (!strcmp(p.ids[i].type, "user_id")) idfield = "userId", idval = p.ids[i].value;
+    for (int i = 0; i < p.nids && !idfield; i++)
+        if (!strcmp(p.ids[i].type, "anonymous_id")) idfield = "anonymousId", idval = p.ids[i].value;
+    if (!idfield) {
+        c360_profile_release(&p);
+        c360_respond_error(c, C360_EIDENT, "this customer has no user_id or anonymous_id to attach '%s' to", name);
+        return -1;
+    }
+    strbuf ev = STRBUF_INIT;
+    sb_addf(&ev, "{\"%s\":", idfield);
+    c360_json_put_cstr(&ev, idval);
+    c360_profile_release(&p);
+    sb_adds(&ev, ",\"event\":");
+    c360_json_put_cstr(&ev, name);
+    sb_adds(&ev, ",\"context\":{\"library\":{\"name\":\"c360-api\"}},\"properties\":{\"by\":");
+    c360_json_put_cstr(&ev, c->key_name);
+    sb_adds(&ev, props ? props : "");
+    sb_adds(&ev, "}}");
+    c360_event *e = xcalloc(1, sizeof *e);
+    char err[256];
+    int rc = c360_segment_parse_one(&c->srv->seg, C360_EV_TRACK, ev.buf, ev.len, c360_now_ms(), e, err, sizeof err);
+    sb_release(&ev);
+    if (rc) {
+        free(e);
+        c360_respond_error(c, rc, "%s", err);
+        return -1;
+    }
+    c360_job job = {.evs = e, .n = 1};
+    rc = c360_call_submit(c, &job, reply, udata);
+    if (rc) {
+        c360_events_free(e, 1);
+        c360_respond_error(c, rc, "the writer is busy; retry");
+        return -1;
+    }
     return 0;
 }
 

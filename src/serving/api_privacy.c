@@ -326,7 +326,6 @@ static void consent_reply(c360_call *c, c360_job *job, void *udata)
         sb_release(&full);
         c360_profile_release(&p);
     }
-    c360_audit_call(c, "consent_update", pid, NULL, 1);
     if (out.len) c360_respond_json(c, 200, &out);
     else c360_respond_error(c, C360_ENOPROFILE, "profile not found");
     sb_release(&out);
@@ -342,29 +341,12 @@ static int api_consent_put(c360_call *c)
     strbuf ident = STRBUF_INIT, ev = STRBUF_INIT, source = STRBUF_INIT;
     c360_json j;
     c360_json_init(&j);
-    c360_profile p;
-    int have_p = 0;
     if (c360_url_decode(c->sub, (size_t)(slash - c->sub), 0, &ident)) {
         c360_respond_error(c, C360_EIDENT, "bad percent-encoding in the identifier");
         goto done;
     }
     uint64_t pid;
     if (c360_call_find_pid(c, ident.buf, ident.len, &pid) || body_json(c, &j)) goto done;
-    if (c360_load_profile(c->srv->d.store, pid, &p) != 1) {
-        c360_respond_error(c, C360_ENOPROFILE, "profile not found");
-        goto done;
-    }
-    have_p = 1;
-    /* the change becomes a track event of this customer, so it is ordered and in the timeline */
-    const char *idfield = NULL, *idval = NULL;
-    for (int i = 0; i < p.nids && !idfield; i++)
-        if (!strcmp(p.ids[i].type, "user_id")) idfield = "userId", idval = p.ids[i].value;
-    for (int i = 0; i < p.nids && !idfield; i++)
-        if (!strcmp(p.ids[i].type, "anonymous_id")) idfield = "anonymousId", idval = p.ids[i].value;
-    if (!idfield) {
-        c360_respond_error(c, C360_EIDENT, "this customer has no user_id or anonymous_id to attach the change to");
-        goto done;
-    }
     int g = c360_json_get(&j, 0, "granted"), cons = c360_json_get(&j, 0, "consents");
     int key = c360_json_get(&j, 0, "channel");
     if (key < 0) key = c360_json_get(&j, 0, "purpose");
@@ -377,10 +359,9 @@ static int api_consent_put(c360_call *c)
         c360_respond_error(c, C360_EPARAM, "body needs {\"channel\"|\"purpose\": NAME, \"granted\": bool} or {\"consents\": {NAME: bool}}");
         goto done;
     }
+    /* the change becomes a track event of this customer, so it is ordered and in the timeline */
     if (c360_json_str(&j, c360_json_get(&j, 0, "source"), &source)) sb_addf(&source, "api:%s", c->key_name);
-    sb_addf(&ev, "{\"%s\":", idfield);
-    c360_json_put_cstr(&ev, idval);
-    sb_adds(&ev, ",\"event\":\"Consent Updated\",\"properties\":{\"source\":");
+    sb_adds(&ev, ",\"source\":");
     c360_json_put_str(&ev, source.buf, source.len);
     if (ok_single) sb_addf(&ev, ",\"key\":\"%s\",\"granted\":%s", k, c360_json_true(&j, g) ? "true" : "false");
     if (ok_map) {
@@ -389,26 +370,11 @@ static int api_consent_put(c360_call *c)
         sb_adds(&ev, ",\"consents\":");
         sb_add(&ev, raw, n);
     }
-    sb_adds(&ev, "}}");
-    c360_event *e = xcalloc(1, sizeof *e);
-    char err[256];
-    int rc = c360_segment_parse_one(&c->srv->seg, C360_EV_TRACK, ev.buf, ev.len, c360_now_ms(), e, err, sizeof err);
-    if (rc) {
-        free(e);
-        c360_respond_error(c, rc, "%s", err);
-        goto done;
-    }
     uint64_t *arg = xmalloc(sizeof *arg);
     *arg = pid;
-    c360_job job = {.evs = e, .n = 1};
-    rc = c360_call_submit(c, &job, consent_reply, arg);
-    if (rc) {
-        c360_events_free(e, 1);
-        free(arg);
-        c360_respond_error(c, rc, "the writer is busy; retry");
-    }
+    c360_audit_call(c, "consent_update", pid, NULL, 1);
+    if (c360_call_submit_customer_event(c, pid, "Consent Updated", ev.buf, consent_reply, arg)) free(arg);
 done:
-    if (have_p) c360_profile_release(&p);
     c360_json_release(&j);
     sb_release(&ident);
     sb_release(&ev);

@@ -106,6 +106,7 @@ static int api_profile(c360_call *c)
         if (!out.len) goto done;
     } else if (wl == 6 && !memcmp(what, "stream", 6)) {
         c360_audit_call(c, "read", pid, "{\"view\":\"stream\"}", 0);
+        if (c->reveal && c->role == C360_ROLE_AGENT) c360_audit_call(c, "reveal", pid, "{\"view\":\"stream\"}", 1);
         c360_api_stream(c, pid);
         goto done;
     } else if (wl == 6 && !memcmp(what, "merges", 6)) {

@@ -130,6 +130,7 @@ void c360_stream_on_changes(h2o_multithread_receiver_t *rx, h2o_linklist_t *mess
 void c360_stream_on_commit(void *arg, const uint64_t *pids, size_t n)
 {
     c360_server *srv = arg;
+    c360_search_on_commit(pids, n);   /* the console's name index (search.c) follows every commit too */
     for (int i = 0; i < srv->nthreads; i++) {
         if (!srv->threads[i].nsubs) continue; /* written by its loop; a stale read only delays */
         change_msg *cm = xmalloc(sizeof *cm + n * sizeof *pids);

@@ -27,6 +27,7 @@
 
 static const c360_route *const route_tables[] = {
     c360_routes_ingest, c360_routes_profile, c360_routes_features, c360_routes_admin, c360_routes_privacy, c360_routes_ops,
+    c360_routes_webhooks, c360_routes_console,
 };
 #define NTABLES (sizeof route_tables / sizeof route_tables[0])
 

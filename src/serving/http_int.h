@@ -89,6 +89,8 @@ extern const c360_route c360_routes_ops[];
 extern const c360_route c360_routes_features[];
 extern const c360_route c360_routes_admin[];
 extern const c360_route c360_routes_privacy[];
+extern const c360_route c360_routes_console[];   /* api_console.c: the web console, whoami, search, overview, notes */
+extern const c360_route c360_routes_webhooks[];
 /* Hands a job (events or an erasure) to the writer; `reply` runs on this loop once the job is
  * committed, if the client is still connected; afterwards the job's events and `udata` (malloc'd,
  * may be NULL) are freed. Returns 0, or a C360_E* code with nothing submitted (the caller
@@ -99,6 +101,12 @@ int c360_call_submit(c360_call *c, c360_job *job, c360_job_reply reply, void *ud
 int c360_api_stream(c360_call *c, uint64_t pid);
 void c360_stream_on_changes(h2o_multithread_receiver_t *rx, h2o_linklist_t *messages);
 void c360_stream_on_commit(void *arg, const uint64_t *pids, size_t n);
+/* Builds a track event `name` of customer pid (attached to its user_id, else anonymous_id) whose
+ * properties are {"by": caller's key name` + props`} (props: further members starting with a
+ * comma, or NULL) and submits it like c360_call_submit. Answers errors itself; 0 if submitted
+ * (udata is then owned by the call). */
+int c360_call_submit_customer_event(c360_call *c, uint64_t pid, const char *name, const char *props, c360_job_reply reply,
+                                    void *udata);
 /* loop-side completion of writer jobs (registered on done_rx) */
 void c360_api_ingest_done(h2o_multithread_receiver_t *rx, h2o_linklist_t *messages);
 /* GET /v1/profiles/{id}/recommendations (api_features.c): body into out, or responds with an error and returns -1 */

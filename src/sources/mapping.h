@@ -31,4 +31,11 @@ const c360_mapping *c360_mappings_find(const c360_mappings *m, const char *name)
 int c360_mapping_apply(const c360_mapping *m, const char *record, size_t len, const char *fallback_message_id,
                        strbuf *out, char *err, size_t errlen);
 
+/* Added helpers (the declarations above are the stable API used by every source). */
+/* Loads the `mappings:` section of YAML text (built-in mappings, tests). */
+int c360_mappings_load_string(const char *yaml, size_t len, c360_mappings **out, char *err, size_t errlen);
+const char *c360_mapping_name(const c360_mapping *m);
+int c360_mappings_count(const c360_mappings *m);
+const c360_mapping *c360_mappings_at(const c360_mappings *m, int i);
+
 #endif

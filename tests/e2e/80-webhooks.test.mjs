@@ -1,0 +1,183 @@
+// Webhooks (POST /v1/webhooks/{source}, docs/SOURCES.md): HMAC-SHA256 signatures over the raw
+// body, the built-in Zendesk-style ticket mapping and Mailchimp-style form-encoded list events
+// (unsubscribe/cleaned reach the profile's consents), a configured source with its own mapping,
+// header and base64 signature, and the refusals: 401 for a missing, wrong or stale signature,
+// 404 for an unknown source, 400 for malformed bodies.
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after } from 'node:test';
+import { useServer, assertCleanExit } from './lib/server.mjs';
+import { assertError, getAllEvents, getProfile, uid } from './lib/api.mjs';
+
+const ZENDESK_SECRET = 'zd-secret-0123456789abcdef';
+const MAILCHIMP_SECRET = 'mc-secret-0123456789abcdef';
+const SHOP_SECRET = 'shop-secret-0123456789abcdef';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'c360-webhooks-'));
+const cfg = path.join(tmp, 'c360.yaml');
+fs.writeFileSync(cfg, `
+mappings:
+  shop_orders:
+    event: Order Completed
+    identifiers: {user_id: customer.id, email: customer.email}
+    time: {field: created_at, format: iso8601}
+    message_id: {field: id, prefix: 'shop-'}
+    properties:
+      order_id: {field: id, as: string}
+      revenue: {field: total, as: number}
+      products: {field: skus, each: sku}
+sources:
+  webhooks:
+    zendesk:
+      secret: ${ZENDESK_SECRET}
+    mailchimp:
+      secret_env: C360_TEST_MC_SECRET
+    shop:
+      secret: ${SHOP_SECRET}
+      mapping: shop_orders
+      signature_header: X-Shop-Hmac-Sha256
+      signature_prefix: ''
+      signature_encoding: base64
+`);
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const fx = useServer({ args: ['--config', cfg], env: { C360_TEST_MC_SECRET: MAILCHIMP_SECRET } });
+const test = fx.test;
+
+const sign = (secret, body, enc = 'hex') => createHmac('sha256', secret).update(body).digest(enc);
+
+function post(srv, source, body, { secret, header = 'X-C360-Signature', prefix = 'sha256=', enc = 'hex', contentType = 'application/json', signature } = {}) {
+  const headers = { 'content-type': contentType };
+  if (signature !== null) headers[header] = signature ?? prefix + sign(secret, body, enc);
+  return srv.request('POST', `/v1/webhooks/${source}`, { body, headers });
+}
+
+const ok = (res, n, what) => {
+  assert.equal(res.status, 200, `${what}: ${res.status} ${res.text}`);
+  assert.equal(res.json.success, true);
+  if (n !== undefined) assert.equal(res.json.events, n, `${what}: events ${res.text}`);
+};
+
+test('zendesk ticket created / updated / solved with a good signature: 200, the profile shows the ticket', async (srv) => {
+  const email = `${uid('ann')}@example.com`;
+  const ticket = (type, status, t) => JSON.stringify({
+    id: uid('evt-'), type, time: t,
+    ticket: { id: 4711, subject: 'Parcel never arrived', status, priority: 'high', requester: { email, name: 'Ann' } },
+  });
+  ok(await post(srv, 'zendesk', ticket('ticket.created', 'open', '2026-10-01T08:00:00Z'), { secret: ZENDESK_SECRET }), 1, 'created');
+  ok(await post(srv, 'zendesk', ticket('zen:event-type:ticket.updated', 'pending', '2026-10-01T09:00:00Z'), { secret: ZENDESK_SECRET }), 1, 'updated');
+  ok(await post(srv, 'zendesk', ticket('ticket.solved', 'solved', '2026-10-01T10:00:00Z'), { secret: ZENDESK_SECRET }), 1, 'solved');
+  const p = await getProfile(srv, 'email', email);
+  assert.equal(p.counts.by_event['Ticket Created'], 1);
+  assert.equal(p.counts.by_event['Ticket Updated'], 1);
+  assert.equal(p.counts.by_event['Ticket Solved'], 1);
+  const { events } = await getAllEvents(srv, 'email', email);
+  const created = events.find((e) => e.event === 'Ticket Created');
+  assert.ok(created, JSON.stringify(events));
+  assert.deepEqual(created.properties, { ticket_id: '4711', subject: 'Parcel never arrived', status: 'open', priority: 'high' });
+  assert.equal(created.timestamp, '2026-10-01T08:00:00.000Z');
+  assert.equal(events[0].event, 'Ticket Solved', 'newest first');
+  if (p.features?.has_open_ticket) assert.equal(p.features.has_open_ticket.value, false, 'the ticket was solved');
+  // a second requester with a ticket still open
+  const other = `${uid('cy')}@example.com`;
+  const open = JSON.stringify({ id: uid('evt-'), type: 'ticket.created', ticket: { id: 4712, subject: 'Refund?', status: 'open', priority: 'normal', requester: { email: other } } });
+  ok(await post(srv, 'zendesk', open, { secret: ZENDESK_SECRET }), 1, 'created (other)');
+  const q = await getProfile(srv, 'email', other);
+  assert.equal(q.counts.by_event['Ticket Created'], 1);
+  if (q.features?.has_open_ticket) assert.equal(q.features.has_open_ticket.value, true, 'an open ticket');
+});
+
+test('a redelivered webhook (same body) is stored once', async (srv) => {
+  const email = `${uid('dup')}@example.com`;
+  const body = JSON.stringify({ id: uid('evt-'), type: 'ticket.created', ticket: { id: 1, subject: 's', status: 'open', priority: 'low', requester: { email } } });
+  ok(await post(srv, 'zendesk', body, { secret: ZENDESK_SECRET }), 1, 'first');
+  ok(await post(srv, 'zendesk', body, { secret: ZENDESK_SECRET }), 1, 'again');
+  const p = await getProfile(srv, 'email', email);
+  assert.equal(p.counts.total, 1);
+});
+
+test('mailchimp form-encoded subscribe, open, click, unsubscribe: engagement events and the unsubscribe in consents', async (srv) => {
+  const email = `${uid('bo')}@example.com`;
+  const form = (fields) => new URLSearchParams(fields).toString();
+  const send = (fields) => post(srv, 'mailchimp', form(fields), { secret: MAILCHIMP_SECRET, contentType: 'application/x-www-form-urlencoded' });
+  ok(await send({ type: 'subscribe', fired_at: '2026-10-01 08:00:00', 'data[email]': email, 'data[list_id]': 'a6b5da1054', 'data[merges][FNAME]': 'Bo' }), 2, 'subscribe');
+  ok(await send({ type: 'open', fired_at: '2026-10-02 08:00:00', 'data[email]': email, 'data[campaign_id]': 'cb398d21d2' }), 1, 'open');
+  ok(await send({ type: 'click', fired_at: '2026-10-02 08:01:00', 'data[email]': email, 'data[campaign_id]': 'cb398d21d2', 'data[url]': 'https://shop.example/sale' }), 1, 'click');
+  let p = await getProfile(srv, 'email', email);
+  assert.equal(p.consents.email.granted, true, JSON.stringify(p.consents));
+  ok(await send({ type: 'unsubscribe', fired_at: '2026-10-03 08:00:00', 'data[email]': email, 'data[action]': 'unsub', 'data[reason]': 'manual' }), 2, 'unsubscribe');
+  p = await getProfile(srv, 'email', email);
+  assert.equal(p.counts.by_event['Email Subscribed'], 1);
+  assert.equal(p.counts.by_event['Email Opened'], 1);
+  assert.equal(p.counts.by_event['Email Link Clicked'], 1);
+  assert.equal(p.counts.by_event['Email Unsubscribed'], 1);
+  assert.equal(p.counts.by_event['Consent Updated'], 2);
+  assert.equal(p.consents.email.granted, false, JSON.stringify(p.consents));
+  assert.equal(p.consents.email.source, 'mailchimp', JSON.stringify(p.consents));
+  const { events } = await getAllEvents(srv, 'email', email);
+  const click = events.find((e) => e.event === 'Email Link Clicked');
+  assert.equal(click.properties.url, 'https://shop.example/sale');
+  assert.equal(click.timestamp, '2026-10-02T08:01:00.000Z');
+});
+
+test('mailchimp cleaned address revokes email consent; unknown types are accepted and ignored', async (srv) => {
+  const email = `${uid('cl')}@example.com`;
+  const body = new URLSearchParams({ type: 'cleaned', fired_at: '2026-10-05 10:00:00', 'data[email]': email, 'data[reason]': 'hard' }).toString();
+  ok(await post(srv, 'mailchimp', body, { secret: MAILCHIMP_SECRET, contentType: 'application/x-www-form-urlencoded' }), 2, 'cleaned');
+  const p = await getProfile(srv, 'email', email);
+  assert.equal(p.consents.email.granted, false);
+  const other = new URLSearchParams({ type: 'upemail', 'data[new_email]': email }).toString();
+  ok(await post(srv, 'mailchimp', other, { secret: MAILCHIMP_SECRET, contentType: 'application/x-www-form-urlencoded' }), 0, 'upemail');
+});
+
+test('a configured source: own mapping, header and base64 signature', async (srv) => {
+  const user = uid('u');
+  const body = JSON.stringify({ id: 9001, created_at: '2026-09-30T12:00:00Z', total: '59.90', skus: ['A-1', 'B-2'], customer: { id: user, email: `${user}@example.com` } });
+  ok(await post(srv, 'shop', body, { secret: SHOP_SECRET, header: 'X-Shop-Hmac-Sha256', prefix: '', enc: 'base64' }), 1, 'shop');
+  const { events } = await getAllEvents(srv, 'user_id', user);
+  assert.equal(events.length, 1);
+  assert.equal(events[0].messageId, 'shop-9001');
+  assert.deepEqual(events[0].properties, { order_id: '9001', revenue: 59.9, products: [{ sku: 'A-1' }, { sku: 'B-2' }] });
+  // the default header is not what this source reads
+  const res = await post(srv, 'shop', body, { secret: SHOP_SECRET });
+  assertError(res, 401, 'unauthorized', 'signature in the wrong header');
+});
+
+test('bad, missing or foreign signatures: 401 and nothing stored', async (srv) => {
+  const email = `${uid('bad')}@example.com`;
+  const body = JSON.stringify({ id: uid('evt-'), type: 'ticket.created', ticket: { id: 2, subject: 's', status: 'open', priority: 'low', requester: { email } } });
+  assertError(await post(srv, 'zendesk', body, { secret: 'not-the-secret-at-all' }), 401, 'unauthorized', 'wrong secret');
+  assertError(await post(srv, 'zendesk', body, { signature: null }), 401, 'unauthorized', 'no signature');
+  assertError(await post(srv, 'zendesk', body, { signature: 'sha256=zz' }), 401, 'unauthorized', 'not hex');
+  assertError(await post(srv, 'zendesk', body, { signature: sign(ZENDESK_SECRET, body) }), 401, 'unauthorized', 'no prefix');
+  assertError(await post(srv, 'zendesk', body, { secret: MAILCHIMP_SECRET }), 401, 'unauthorized', "another source's secret");
+  const tampered = body.replace('"low"', '"urgent"');
+  assertError(await post(srv, 'zendesk', tampered, { signature: 'sha256=' + sign(ZENDESK_SECRET, body) }), 401, 'unauthorized', 'tampered body');
+  // an API key is no substitute for the signature
+  const r = await srv.request('POST', '/v1/webhooks/zendesk', { body, headers: { authorization: `Bearer ${srv.adminKey}` } });
+  assertError(r, 401, 'unauthorized', 'admin key without signature');
+  const res = await srv.get(`/v1/profiles/email:${encodeURIComponent(email)}`);
+  assertError(res, 404, 'profile_not_found', 'nothing stored');
+});
+
+test('malformed bodies with a valid signature: 400; unknown source: 404', async (srv) => {
+  const bad = '{"type":"ticket.created",';
+  assertError(await post(srv, 'zendesk', bad, { secret: ZENDESK_SECRET }), 400, 'invalid_json', 'truncated JSON');
+  assertError(await post(srv, 'zendesk', '[1,2]', { secret: ZENDESK_SECRET }), 400, 'invalid_json', 'not an object');
+  assertError(await post(srv, 'zendesk', Buffer.from([0x7b, 0xff, 0x7d]), { signature: 'sha256=' + createHmac('sha256', ZENDESK_SECRET).update(Buffer.from([0x7b, 0xff, 0x7d])).digest('hex') }), 400, 'invalid_utf8', 'bad UTF-8');
+  const noEmail = JSON.stringify({ id: 'x', type: 'ticket.created', ticket: { id: 3 } });
+  assertError(await post(srv, 'zendesk', noEmail, { secret: ZENDESK_SECRET }), 400, 'invalid_event', 'no requester');
+  const badType = JSON.stringify({ id: 'y', type: 'ticket.exploded', ticket: { id: 3, requester: { email: 'x@example.com' } } });
+  assertError(await post(srv, 'zendesk', badType, { secret: ZENDESK_SECRET }), 400, 'invalid_event', 'unknown ticket event');
+  const badForm = 'type=unsubscribe&data%5Bemail%5D=%zz';
+  assertError(await post(srv, 'mailchimp', badForm, { secret: MAILCHIMP_SECRET, contentType: 'application/x-www-form-urlencoded' }), 400, 'invalid_event', 'bad form escape');
+  assertError(await post(srv, 'nosuch', '{}', { secret: ZENDESK_SECRET }), 404, 'not_found', 'unknown source');
+  assertError(await srv.request('GET', '/v1/webhooks/zendesk'), 405, 'method_not_allowed', 'GET');
+});
+
+test('graceful stop is clean', async (srv) => {
+  assertCleanExit(await srv.stop());
+});
