@@ -42,6 +42,7 @@ static int commit_pending(void *arg)
 {
     c360_engine *e = arg;
     char err[256];
+    if (e->features) c360_features_flush(e->features, e->txn);
     c360_state_flush(e->st, e->txn);
     if (c360_txn_commit(e->txn, 0, err, sizeof err)) {
         LOG_ERROR("commit failed", "\"error\":\"%s\"", err);
@@ -196,6 +197,7 @@ void c360_engine_abort(c360_engine *e)
 int c360_engine_commit(c360_engine *e, int sync, char *err, size_t errlen)
 {
     int64_t t0 = c360_monotonic_ns();
+    if (e->features) c360_features_flush(e->features, e->txn);
     c360_state_flush(e->st, e->txn);
     int rc = c360_txn_commit(e->txn, sync, err, errlen);
     if (rc) {

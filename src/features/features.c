@@ -435,3 +435,8 @@ void c360_features_reset(c360_features *f, c360_profile *p)
     (void)f;
     c360_profile_set_ext(p, NULL, 0);
 }
+
+void c360_features_flush(c360_features *f, c360_txn *txn)
+{
+    if (f && f->cache) fcache_flush(f->cache, txn);
+}

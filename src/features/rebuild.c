@@ -44,8 +44,9 @@ static int stored_event(c360_event *ev, const char *json, size_t n, int64_t ts)
     return ok;
 }
 
-static int flush(c360_txn *txn, char *err, size_t errlen)
+static int flush(c360_features *f, c360_txn *txn, char *err, size_t errlen)
 {
+    fcache_flush(f->cache, txn);
     return c360_txn_commit(txn, 0, err, errlen);
 }
 
@@ -59,7 +60,7 @@ int c360_features_rebuild(c360_features *f, c360_store *st, uint64_t *profiles, 
         char lo[2] = {'F', subs[i]}, hi[2] = {'F', (char)(subs[i] + 1)};
         c360_txn_del_range(txn, lo, 2, hi, 2);
     }
-    if (flush(txn, err, errlen)) goto fail;
+    if (flush(f, txn, err, errlen)) goto fail;
     fcache_free(f->cache);
     f->cache = fcache_new();
     /* 2. replay every customer */
@@ -85,7 +86,7 @@ int c360_features_rebuild(c360_features *f, c360_store *st, uint64_t *profiles, 
             c360_profile_release(&p);
             have = 0;
             (*profiles)++;
-            if (c360_txn_bytes(txn) > (8u << 20) && flush(txn, err, errlen)) { rc = -1; break; }
+            if (c360_txn_bytes(txn) > (8u << 20) && flush(f, txn, err, errlen)) { rc = -1; break; }
         }
         if (!valid) break;
         if (is_rec) {
@@ -106,6 +107,7 @@ int c360_features_rebuild(c360_features *f, c360_store *st, uint64_t *profiles, 
     c360_iter_free(it);
     sb_release(&rec);
     if (have) c360_profile_release(&p);
+    if (!rc) fcache_flush(f->cache, txn);
     if (rc || c360_txn_commit(txn, 1, err, errlen)) goto fail;
     c360_txn_free(txn);
     return 0;

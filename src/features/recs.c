@@ -17,14 +17,19 @@
 #include "features/fint.h"
 #include "store/keys.h"
 
+#include "util/codec.h"
+
 #include <stdlib.h>
 #include <string.h>
 
 #define FK 'F'
+#define RECS_MAX_PAIR_ITEMS 50
 
 /* ---- the writer's cache: key bytes -> int64 ---- */
-typedef struct { char *k; size_t kl; int64_t v; } fent;
-struct fcache { fent *t; size_t cap, n; };
+typedef struct { char *k; size_t kl; int64_t v; int dirty; } fent;
+/* Counters are bumped in memory and written to the transaction once per commit (fcache_flush),
+ * not once per bump: an order of n products bumps n*(n-1) pair counters. */
+struct fcache { fent *t; size_t cap, n; strbuf dirty; /* length-prefixed keys of dirty entries */ };
 
 fcache *fcache_new(void)
 {
@@ -39,6 +44,7 @@ void fcache_free(fcache *c)
     if (!c) return;
     for (size_t i = 0; i < c->cap; i++) free(c->t[i].k);
     free(c->t);
+    sb_release(&c->dirty);
     free(c);
 }
 
@@ -46,6 +52,10 @@ static uint64_t khash(const char *k, size_t n)
 {
     uint64_t h = 1469598103934665603ULL;
     for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)k[i]) * 1099511628211ULL;
+    /* finalise (murmur3 fmix64) so that the low bits used for the slot depend on every byte */
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
     return h;
 }
 
@@ -97,9 +107,27 @@ static void bump(c360_features *f, c360_txn *txn, strbuf *k)
 {
     fent *e = cache_get(f, k->buf, k->len);
     e->v++;
-    unsigned char v[8];
-    c360_put_u64be(v, (uint64_t)e->v);
-    c360_txn_put(txn, k->buf, k->len, v, 8);
+    if (!e->dirty) {
+        e->dirty = 1;
+        c360_put_bytes(&f->cache->dirty, k->buf, k->len);
+    }
+}
+
+void fcache_flush(fcache *c, c360_txn *txn)
+{
+    c360_cursor cur;
+    c360_cursor_init(&cur, c->dirty.buf, c->dirty.len);
+    while (cur.p < cur.end && !cur.err) {
+        size_t kl;
+        const char *k = c360_get_bytes(&cur, &kl);
+        fent *e = slot(c, k, kl);
+        if (!e->k || !e->dirty) continue;
+        unsigned char v[8];
+        c360_put_u64be(v, (uint64_t)e->v);
+        c360_txn_put(txn, k, kl, v, 8);
+        e->dirty = 0;
+    }
+    sb_reset(&c->dirty);
 }
 
 void recs_on_order(c360_features *f, c360_txn *txn, int64_t ts, const c360_json *j, int props)
@@ -128,10 +156,14 @@ void recs_on_order(c360_features *f, c360_txn *txn, int64_t ts, const c360_json 
         prods = xrealloc(prods, sizeof *prods * (size_t)(np + 1));
         prods[np++] = xstrdup(k.buf);
     }
+    /* pairs only among the first RECS_MAX_PAIR_ITEMS distinct products of an order: a 500-line
+     * wholesale order would otherwise bump 250,000 counters and say little about taste */
+    int npair = np < RECS_MAX_PAIR_ITEMS ? np : RECS_MAX_PAIR_ITEMS;
     for (int a = 0; a < np; a++) {
         key2(&k, 'p', prods[a], NULL);
         bump(f, txn, &k);
-        for (int b = 0; b < np; b++) {
+        if (a >= npair) continue;
+        for (int b = 0; b < npair; b++) {
             if (a == b) continue;
             key2(&k, 'c', prods[a], prods[b]);
             bump(f, txn, &k);
