@@ -1,0 +1,2 @@
+\set r random(1, :nids)
+SELECT json_build_object('id', p.customer_id, 'first_seen', p.first_seen, 'last_seen', p.last_seen, 'traits', p.traits, 'counts', json_build_object('total', p.total, 'by_type', p.by_type, 'by_event', p.by_event), 'identities', (SELECT json_agg(json_build_object('type', x.type, 'value', x.value, 'first_seen', x.first_seen)) FROM identities x WHERE x.customer_id = p.customer_id)) FROM identities i JOIN profiles p ON p.customer_id = i.customer_id WHERE i.type = 'user_id' AND i.value = (SELECT value FROM bench_ids WHERE n = :r);
