@@ -191,6 +191,8 @@ static int api_segment_members(c360_call *c)
         c360_profile p;
         if (c360_load_profile(c->srv->d.store, pid, &p) != 1) continue;   /* erased */
         int in = p.pid == pid && c360_features_segment_check(f, name.buf, &p, now) == 1;   /* re-evaluated on read */
+        /* lists for marketing honour consent: a customer who refused marketing is left out */
+        if (in && c->role == C360_ROLE_MARKETING && c360_profile_consent(&p, "marketing") == 0) in = 0;
         c360_profile_release(&p);
         if (!in) continue;
         char id[20], ts[32];
