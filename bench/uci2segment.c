@@ -24,6 +24,7 @@
  *
  * C11, libc + zlib. Output is deterministic (same input and options give the same bytes). */
 #define _POSIX_C_SOURCE 200809L
+#include "util/clock.h"   /* c360_days_from_civil: the project's own calendar arithmetic */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -154,16 +155,6 @@ static uint32_t cust_find(long cid, const char *country, size_t clen)
 }
 
 /* ---- time ---- */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const unsigned yoe = (unsigned)(y - era * 400);
-    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
 static void civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
 {
     z += 719468;
@@ -185,7 +176,7 @@ static int parse_date(const char *s, size_t n, int64_t *out)
     memcpy(buf, s, n);
     buf[n] = 0;
     if (sscanf(buf, "%d-%d-%d %d:%d:%d", &Y, &M, &D, &h, &mi, &se) < 5) return -1;
-    *out = days_from_civil(Y, (unsigned)M, (unsigned)D) * 86400 + h * 3600 + mi * 60 + se;
+    *out = c360_days_from_civil(Y, (unsigned)M, (unsigned)D) * 86400 + h * 3600 + mi * 60 + se;
     return 0;
 }
 
