@@ -750,6 +750,7 @@ static int cmd_ingest(void)
 /* ---------------------------------------------------------------- freshness (blocking) */
 static int fresh_fd = -1;
 static buf fresh_in;
+static int http_call_soft;   /* readiness polling: a refused connection is not fatal */
 
 /* one request/response on a blocking keep-alive connection; returns the status, body in *out */
 static int http_call(const char *method, const char *path, const char *key, const char *body, buf *out)
@@ -761,6 +762,10 @@ static int http_call(const char *method, const char *path, const char *key, cons
     for (int attempt = 0; attempt < 2; attempt++) {
         if (fresh_fd < 0) {
             fresh_fd = connect_to();
+            if (fresh_fd < 0 && http_call_soft) {
+                free(req.b);
+                return -1;
+            }
             if (fresh_fd < 0) die("cannot connect to %s:%d", opt_host, opt_port);
             fcntl(fresh_fd, F_SETFL, fcntl(fresh_fd, F_GETFL) & ~O_NONBLOCK);
             fresh_in.n = 0;
@@ -925,15 +930,12 @@ static int cmd_ready(int64_t t0)
 {
     int64_t deadline = t0 + (int64_t)(opt_duration * 1e9);
     buf body = {0};
+    http_call_soft = 1; /* the server may not listen yet: keep polling */
     for (;;) {
-        int fd = connect_to();
-        if (fd >= 0) {
-            close(fd);
-            fresh_fd = -1;
-            /* http_call dies if it cannot connect; probe with a plain connect first */
-            int st = http_call("GET", "/readyz", opt_key, NULL, &body);
-            if (st == 200) break;
-        }
+        if (fresh_fd >= 0) close(fresh_fd);
+        fresh_fd = -1;
+        int st = http_call("GET", "/readyz", opt_key, NULL, &body);
+        if (st == 200) break;
         if (now_ns() > deadline) {
             fprintf(stderr, "loadgen ready: no 200 from /readyz within %.0f s\n", opt_duration);
             printf("RESULT mode=ready ready_ms=-1\n");
