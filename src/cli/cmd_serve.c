@@ -13,6 +13,7 @@
 #include "sources/kafka_conf.h"
 #include "sources/kafka_source.h"
 #include "sources/sink.h"
+#include "sources/webhook_sink.h"
 #include "store/store.h"
 #include "util/log.h"
 
@@ -149,6 +150,7 @@ int c360_cmd_serve(int argc, char **argv)
     int policy_ok = 0;
     c360_server *server = NULL;
     c360_sink *sink = NULL;
+    c360_whsink *whsink = NULL;
     c360_kafka_source *ksrc = NULL;
     c360_metrics *metrics = xcalloc(1, sizeof *metrics);
     c360_store_opts so = {.block_cache_bytes = cfg.block_cache_bytes, .partitions = cfg.partitions,
@@ -167,6 +169,12 @@ int c360_cmd_serve(int argc, char **argv)
         fprintf(stderr, "c360 serve: %s\n", err);
         goto out;
     }
+    const char *wh_secret, *wh_url = c360_features_alert_webhook(features, &wh_secret);
+    if (wh_url && c360_whsink_open(&whsink, wh_url, wh_secret, err, sizeof err)) {
+        fprintf(stderr, "c360 serve: %s\n", err);
+        goto out;
+    }
+    c360_whsink_install(whsink);   /* before any group commits an alert */
     if (c360_policy_init(&policy, &cfg, c360_store_secret(store), err, sizeof err)) {
         fprintf(stderr, "c360 serve: %s\n", err);
         goto out;
@@ -219,6 +227,8 @@ out:;
     if (engine) c360_engine_stop(engine);
     c360_sink_install(NULL);
     c360_sink_close(sink);         /* after the engine: the writer publishes until it stops */
+    c360_whsink_install(NULL);
+    c360_whsink_close(whsink);
     if (kafka_used) c360_kafka_wait_destroyed();
     if (server) c360_server_free(server);
     c360_engine_free(engine);

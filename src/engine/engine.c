@@ -9,6 +9,7 @@
 #include "profile/profile.h"
 #include "profile/timeline.h"
 #include "sources/sink.h"
+#include "sources/webhook_sink.h"
 #include "store/keys.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -34,6 +35,8 @@ struct c360_engine {
     pthread_cond_t cv;
     c360_job *head, *tail;
     int64_t queued;
+    int64_t merge_day;              /* UTC day of merges_today (INT64_MIN: to be read) */
+    uint64_t merges_today;
     int stopping, started;
     pthread_t th;
 };
@@ -84,6 +87,7 @@ int c360_engine_open(c360_engine **out, c360_store *s, const c360_config *c, con
         return -1;
     }
     e->txn = c360_txn_new(s);
+    e->merge_day = INT64_MIN;
     pthread_mutex_init(&e->mu, NULL);
     pthread_cond_init(&e->cv, NULL);
     *out = e;
@@ -157,6 +161,24 @@ static int apply_one(c360_engine *e, c360_event *ev, int64_t now, int *dup, strb
     return 0;
 }
 
+/* merges per UTC day of processing, kept in the store for the console's "merges today" */
+static void count_merges_today(c360_engine *e, uint64_t n, int64_t now)
+{
+    int64_t day = now / 86400000;
+    c360_key k;
+    c360_key_merges_day(&k, day);
+    if (day != e->merge_day) {
+        strbuf v = STRBUF_INIT;
+        e->merges_today = c360_store_get(e->store, k.b, k.n, &v) == 1 && v.len == 8 ? c360_get_u64be((unsigned char *)v.buf) : 0;
+        sb_release(&v);
+        e->merge_day = day;
+    }
+    e->merges_today += n;
+    unsigned char b[8];
+    c360_put_u64be(b, e->merges_today);
+    c360_txn_put(e->txn, k.b, k.n, b, 8);
+}
+
 int c360_engine_apply(c360_engine *e, c360_event *evs, int n, int *accepted, int *dups)
 {
     int64_t now = c360_now_ms();
@@ -182,6 +204,7 @@ int c360_engine_apply(c360_engine *e, c360_event *evs, int n, int *accepted, int
     if (dups) *dups = dd;
     c360_count(&e->m->profiles_created, e->res.created - c0);
     c360_count(&e->m->merges, e->res.merged - m0);
+    if (e->res.merged > m0) count_merges_today(e, e->res.merged - m0, now);
     c360_count(&e->m->identifiers_dropped, e->res.dropped - d0);
     return 0;
 }
@@ -191,6 +214,8 @@ void c360_engine_abort(c360_engine *e)
     c360_txn_clear(e->txn);
     c360_state_reset(e->st);
     c360_sink_discard();
+    c360_whsink_discard();
+    e->merge_day = INT64_MIN;         /* re-read the day's merge count */
     init_resolver(e, e->res.rules);   /* reload the sequence */
 }
 
@@ -203,10 +228,13 @@ int c360_engine_commit(c360_engine *e, int sync, char *err, size_t errlen)
     if (rc) {
         c360_state_reset(e->st);
         c360_sink_discard();
+        c360_whsink_discard();
+        e->merge_day = INT64_MIN;
         init_resolver(e, e->res.rules);
     } else {
         c360_state_trim(e->st);
         c360_sink_committed(); /* only durable changes reach the Kafka sink */
+        c360_whsink_committed(); /* and the alert webhook */
     }
     c360_hist_observe(&e->m->commit_latency, (c360_monotonic_ns() - t0) / 1000);
     c360_count(&e->m->commits, 1);

@@ -125,6 +125,9 @@ void fsettings_release(fsettings *s)
     free(s->defs);
     s->defs = NULL;
     s->ndefs = 0;
+    free(s->webhook_url);
+    free(s->webhook_secret);
+    s->webhook_url = s->webhook_secret = NULL;
 }
 
 /* ---- YAML (document API: the sections are small) ---- */
@@ -323,6 +326,20 @@ static int load_doc(fsettings *s, yaml_document_t *doc, fseg **segs, int *nsegs,
                             return -1;
                         }
                     }
+                    continue;
+                }
+                if (!strcmp(key, "webhook_url") || !strcmp(key, "webhook_secret")) {
+                    char **dst = key[8] == 'u' ? &s->webhook_url : &s->webhook_secret;
+                    if (!val || !*val) {
+                        snprintf(err, errlen, "fraud.%s: expected a string", key);
+                        return -1;
+                    }
+                    if (dst == &s->webhook_url && strncmp(val, "http://", 7) && strncmp(val, "https://", 8)) {
+                        snprintf(err, errlen, "fraud.webhook_url: expected an http:// or https:// URL");
+                        return -1;
+                    }
+                    free(*dst);
+                    *dst = xstrdup(val);
                     continue;
                 }
                 if (num_opt(val, &x, err, errlen, "fraud")) return -1;

@@ -4,6 +4,8 @@
  * event time it was last updated. The built-in features are listed in `builtins` below. */
 #include "features/features.h"
 #include "features/fint.h"
+#include "sources/sink.h"
+#include "sources/webhook_sink.h"
 #include "store/keys.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -12,8 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-c360_fraud_alert_hook c360_features_fraud_alert_hook;
 
 void fsegs_load_store(c360_features *f);
 void fseg_member_key(strbuf *k, const char *seg, uint64_t pid);
@@ -56,6 +56,12 @@ void c360_features_free(c360_features *f)
 
 int c360_features_enabled(const c360_features *f) { return f && f->set.enabled; }
 
+const char *c360_features_alert_webhook(const c360_features *f, const char **secret)
+{
+    if (secret) *secret = f ? f->set.webhook_secret : NULL;
+    return f && f->set.enabled ? f->set.webhook_url : NULL;
+}
+
 static void flush_pending(c360_features *f, c360_txn *txn)
 {
     strbuf k = STRBUF_INIT;
@@ -67,6 +73,10 @@ static void flush_pending(c360_features *f, c360_txn *txn)
     f->npm = f->npending = 0;
     sb_release(&k);
 }
+
+static const char *const builtins[];
+static void render_feature(c360_features *f, const c360_profile *p, const fstate *s, int64_t now, const char *name,
+                           strbuf *out, int first);
 
 int c360_features_on_event(c360_features *f, c360_txn *txn, c360_profile *p, const c360_event *ev, int64_t now)
 {
@@ -88,11 +98,7 @@ int c360_features_on_event(c360_features *f, c360_txn *txn, c360_profile *p, con
                 recs_on_order(f, txn, ev->ts, &f->j, props);
                 if (ord >= 0) {
                     frisk r = fraud_score(&s, &f->set, p, &s.orders[ord]);
-                    if (r.score >= f->set.threshold) {
-                        atomic_fetch_add(&f->m_alerts, 1);
-                        if (c360_features_fraud_alert_hook)
-                            c360_features_fraud_alert_hook(p->pid, s.orders[ord].id, r.score, r.reasons);
-                    }
+                    if (r.score >= f->set.threshold) fnotice_alert(f, txn, p->pid, &s.orders[ord], r, now);
                 }
             } else if (!strncmp(ev->name, "Product ", 8)) {
                 recs_catalog(f, txn, &f->j, props, ev->ts);
@@ -100,6 +106,15 @@ int c360_features_on_event(c360_features *f, c360_txn *txn, c360_profile *p, con
         }
     }
     if (f->nsegs) segs_update(f, txn, p, &s, ev->ts, now);
+    if (!f->quiet && c360_sink_active()) { /* the feature values travel with the profile change */
+        sb_reset(&f->tmp);
+        sb_addc(&f->tmp, '{');
+        int first = 1;
+        for (int i = 0; builtins[i]; i++, first = 0) render_feature(f, p, &s, now, builtins[i], &f->tmp, first);
+        for (int i = 0; i < f->set.ndefs; i++, first = 0) render_feature(f, p, &s, now, f->set.defs[i].name, &f->tmp, first);
+        sb_addc(&f->tmp, '}');
+        c360_sink_note_features(p->pid, f->tmp.buf);
+    }
     sb_reset(&f->tmp);
     fstate_encode(&s, &f->set, &f->tmp);
     c360_profile_set_ext(p, f->tmp.buf, f->tmp.len);
@@ -427,6 +442,16 @@ void c360_features_metrics(c360_features *f, strbuf *out)
             (unsigned long long)atomic_load(&f->m_late), (unsigned long long)atomic_load(&f->m_orders),
             (unsigned long long)atomic_load(&f->m_alerts), (unsigned long long)atomic_load(&f->m_seg_enter),
             (unsigned long long)atomic_load(&f->m_seg_exit));
+    uint64_t dl, fl, dr, q;
+    c360_whsink_counts(&dl, &fl, &dr, &q);
+    sb_addf(out,
+            "# HELP c360_alert_webhook_total Fraud alerts sent to fraud.webhook_url, by outcome.\n"
+            "# TYPE c360_alert_webhook_total counter\n"
+            "c360_alert_webhook_total{outcome=\"delivered\"} %llu\nc360_alert_webhook_total{outcome=\"failed\"} %llu\n"
+            "c360_alert_webhook_total{outcome=\"dropped\"} %llu\n"
+            "# HELP c360_alert_webhook_queued Fraud alerts waiting for delivery.\n"
+            "# TYPE c360_alert_webhook_queued gauge\nc360_alert_webhook_queued %llu\n",
+            (unsigned long long)dl, (unsigned long long)fl, (unsigned long long)dr, (unsigned long long)q);
 }
 
 /* rebuild support: forget the state of p (the next events rebuild it) */

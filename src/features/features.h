@@ -43,6 +43,13 @@ void c360_features_segments_json(c360_features *f, strbuf *out);
 int c360_features_segment_check(c360_features *f, const char *name, const c360_profile *p, int64_t now);
 /* the membership index key of (segment, pid): 'F' 'm' name 0 pid */
 void fseg_member_key(strbuf *k, const char *seg, uint64_t pid);
+/* any thread: the recent-alerts index, newest first, raised at or after since_ms; cb returns
+ * non-zero to stop. Returns the number of alerts visited. */
+typedef int (*c360_alert_cb)(void *arg, uint64_t pid, int64_t raised_ms, double score, unsigned reasons);
+int c360_features_recent_alerts(c360_features *f, int limit, int64_t since_ms, c360_alert_cb cb, void *arg);
+const char *c360_fraud_reason_name(int i);   /* NULL past the last reason */
+/* fraud.webhook_url / fraud.webhook_secret of the config file (NULL when unset) */
+const char *c360_features_alert_webhook(const c360_features *f, const char **secret);
 /* rebuild: drop p's feature state (events applied afterwards rebuild it) */
 void c360_features_reset(c360_features *f, c360_profile *p);
 /* `c360 rebuild`: recompute all feature and shared state from the stored events (store opened

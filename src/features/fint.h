@@ -7,6 +7,7 @@
  *   fraud.c     risk score of an order and its reasons
  *   recs.c      co-purchase counts, popularity and catalogue (shared state), recommendations
  *   segments.c  segment definitions, membership index, entry/exit
+ *   notices.c   fraud alerts and segment moves: recent-alerts index, Kafka sink, webhook
  *   features.c  the entry points of features.h, rendering
  *
  * Every per-customer value is a pure function of the SET of events applied (commutative
@@ -69,6 +70,7 @@ typedef struct fsettings {
     double w_velocity, w_amount, w_payment, w_card, w_address, w_churn, w_new_large;
     double threshold, large_order, z_limit;
     int velocity_1h, velocity_24h_min;
+    char *webhook_url, *webhook_secret;   /* fraud.webhook_url, fraud.webhook_secret */
     /* recommendations */
     int exclude_last_order;
     int enabled;                  /* features.enabled (default true) */
@@ -165,6 +167,7 @@ struct c360_features {
     fmember *pending_members; int npm;
     strbuf tmp;
     c360_json j;
+    int quiet;                    /* replaying (rebuild): no notices, no alert records */
     _Atomic uint64_t m_late, m_alerts, m_orders, m_seg_enter, m_seg_exit;
 };
 
@@ -190,10 +193,9 @@ int feature_value(c360_features *f, const struct c360_profile *p, const fstate *
                   strbuf *out, int64_t *updated);
 void fmt_money(strbuf *out, int64_t fixed);
 
-/* hooks for sinks that belong to other issues (Kafka, webhooks): called on the writer thread */
-typedef void (*c360_fraud_alert_hook)(uint64_t pid, const char *order_id, double score, unsigned reasons);
-typedef void (*c360_segment_hook)(uint64_t pid, const char *segment, int entered, int64_t ts);
-extern c360_fraud_alert_hook c360_features_fraud_alert_hook;
-extern c360_segment_hook c360_features_segment_hook;
+/* notices.c: an order at or above the threshold, a segment entry or exit (writer thread) */
+void fnotice_alert(c360_features *f, c360_txn *txn, uint64_t pid, const ford *o, frisk r, int64_t now);
+void fnotice_segment(c360_features *f, uint64_t pid, const char *segment, int entered, int64_t ts);
+void falert_key(unsigned char k[18], int64_t raised_ms, uint64_t pid);
 
 #endif

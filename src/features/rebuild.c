@@ -52,6 +52,7 @@ static int flush(c360_features *f, c360_txn *txn, char *err, size_t errlen)
 
 int c360_features_rebuild(c360_features *f, c360_store *st, uint64_t *profiles, uint64_t *events, char *err, size_t errlen)
 {
+    f->quiet = 1;   /* replaying history raises no alerts and publishes nothing */
     *profiles = *events = 0;
     c360_txn *txn = c360_txn_new(st);
     /* 1. forget the shared state (co-purchase, popularity, catalogue, membership; not definitions) */

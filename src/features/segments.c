@@ -2,8 +2,7 @@
  * POST /v1/segments, persisted under 'F' 's' name) and the membership index ('F' 'm' name 0 pid,
  * value: since, event time u64 + 2^63). Membership is evaluated on the writer after every event
  * of a customer; entries and exits are kept in the profile's state (segments + since), counted in
- * metrics and passed to c360_features_segment_hook (the Kafka sink of another issue plugs in
- * there). Time-based features that cross a threshold without a new event are caught on read:
+ * metrics and published on the Kafka sink (notices.c). Time-based features that cross a threshold without a new event are caught on read:
  * the members listing and the profile view evaluate the predicate again. */
 #include "features/fint.h"
 #include "profile/profile.h"
@@ -13,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-c360_segment_hook c360_features_segment_hook;
 
 void fseg_member_key(strbuf *k, const char *seg, uint64_t pid)
 {
@@ -61,8 +59,7 @@ void segs_update(c360_features *f, c360_txn *txn, const c360_profile *p, fstate 
             continue;
         }
         set_member(txn, s->segs[i].name, p->pid, 0, 0);
-        atomic_fetch_add(&f->m_seg_exit, 1);
-        if (c360_features_segment_hook) c360_features_segment_hook(p->pid, s->segs[i].name, 0, ts);
+        fnotice_segment(f, p->pid, s->segs[i].name, 0, ts);
         free(s->segs[i].name);
     }
     s->nsegs = k;
@@ -78,8 +75,7 @@ void segs_update(c360_features *f, c360_txn *txn, const c360_profile *p, fstate 
         s->segs[lo] = (fmember){.name = xstrdup(f->segs[g].name), .since = ts};
         s->nsegs++;
         set_member(txn, f->segs[g].name, p->pid, ts, 1);
-        atomic_fetch_add(&f->m_seg_enter, 1);
-        if (c360_features_segment_hook) c360_features_segment_hook(p->pid, f->segs[g].name, 1, ts);
+        fnotice_segment(f, p->pid, f->segs[g].name, 1, ts);
     }
     pthread_rwlock_unlock(&f->seg_lock);
 }

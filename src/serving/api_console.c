@@ -14,6 +14,8 @@
 #include "features/features.h"
 #include "identity/resolve.h"
 #include "privacy/policy.h"
+#include "profile/profile.h"
+#include "store/keys.h"
 #include "serving/url.h"
 #include "util/clock.h"
 #include "util/json.h"
@@ -182,6 +184,36 @@ static int prom_sum(const char *text, const char *name, double *sum)
     return found;
 }
 
+/* ---- recent fraud alerts (overview) ---- */
+typedef struct { c360_store *store; strbuf *out; int n; } alerts_ctx;
+
+static int alert_json(void *arg, uint64_t pid, int64_t raised_ms, double score, unsigned reasons)
+{
+    alerts_ctx *a = arg;
+    c360_key k;
+    c360_key_record(&k, pid);
+    strbuf v = STRBUF_INIT;
+    c360_profile p;
+    int have = c360_store_get(a->store, k.b, k.n, &v) == 1 && c360_profile_decode(&p, v.buf, v.len) == 0;
+    sb_release(&v);
+    if (!have) return 0; /* erased or merged away since: not shown */
+    char id[20], at[40];
+    c360_profile_id_str(pid, id);
+    c360_time_format(raised_ms, at);
+    sb_addf(a->out, "%s{\"customer_id\":\"%s\",\"raised_at\":\"%s\",\"score\":%g,\"reasons\":[", a->n++ ? "," : "", id, at,
+            score);
+    for (int i = 0, n = 0; c360_fraud_reason_name(i); i++)
+        if (reasons & (1u << i)) sb_addf(a->out, "%s\"%s\"", n++ ? "," : "", c360_fraud_reason_name(i));
+    sb_adds(a->out, "],\"email\":");   /* masked per role like every email */
+    const char *email = NULL;
+    for (int i = 0; i < p.ntraits && !email; i++)
+        if (!strcmp(p.traits[i].key, "email")) email = p.traits[i].json;
+    sb_adds(a->out, email ? email : "null");
+    sb_addc(a->out, '}');
+    c360_profile_release(&p);
+    return a->n >= 10;
+}
+
 static int api_overview(c360_call *c)
 {
     c360_metrics *m = c->srv->d.metrics;
@@ -195,6 +227,14 @@ static int api_overview(c360_call *c)
     sb_addf(&out, ",\"customers\":%zu", c360_search_customers(c->srv->d.store));
     sb_addf(&out, ",\"profiles_created_since_start\":%llu,\"merges_since_start\":%llu",
             (unsigned long long)atomic_load(&m->profiles_created), (unsigned long long)atomic_load(&m->merges));
+    int64_t today = c360_now_ms() / 86400000;
+    c360_key mk;
+    c360_key_merges_day(&mk, today);
+    if (c360_store_get(c->srv->d.store, mk.b, mk.n, &tmp) == 1 && tmp.len == 8)
+        sb_addf(&out, ",\"merges_today\":%llu", (unsigned long long)c360_get_u64be((unsigned char *)tmp.buf));
+    else
+        sb_adds(&out, ",\"merges_today\":0");
+    sb_reset(&tmp);
     sb_addf(&out, ",\"events_duplicate\":%llu,\"events_suppressed\":%llu", (unsigned long long)atomic_load(&m->events_duplicate),
             (unsigned long long)atomic_load(&m->events_suppressed));
     /* ingest lag per source: HTTP = events waiting for the writer and the commit time;
@@ -219,6 +259,11 @@ static int api_overview(c360_call *c)
         if (prom_sum(tmp.buf, "c360_fraud_alerts_total", &v)) sb_addf(&out, ",\"fraud_alerts_since_start\":%.0f", v);
         else sb_adds(&out, ",\"fraud_alerts_since_start\":null");
         if (prom_sum(tmp.buf, "c360_fraud_orders_scored_total", &v)) sb_addf(&out, ",\"orders_scored_since_start\":%.0f", v);
+        sb_addf(&out, ",\"fraud_alerts_today\":%d", c360_features_recent_alerts(f, 0, today * 86400000, NULL, NULL));
+        sb_adds(&out, ",\"recent_fraud_alerts\":[");
+        alerts_ctx ac = {.store = c->srv->d.store, .out = &out};
+        c360_features_recent_alerts(f, 200, INT64_MIN / 2, alert_json, &ac);
+        sb_addc(&out, ']');
         sb_reset(&tmp);
         c360_features_segments_json(f, &tmp);
         c360_json j;
@@ -251,9 +296,9 @@ static int api_overview(c360_call *c)
         sb_adds(&out, "]");
         c360_json_release(&j);
     } else {
-        sb_adds(&out, ",\"fraud_alerts_since_start\":null,\"segments\":null");
+        sb_adds(&out, ",\"fraud_alerts_since_start\":null,\"fraud_alerts_today\":null,\"recent_fraud_alerts\":null,\"segments\":null");
     }
-    sb_adds(&out, ",\"recent_fraud_alerts\":null}");   /* not exposed by the features layer yet */
+    sb_addc(&out, '}');
     c360_respond_json(c, 200, &out);
     sb_release(&out);
     sb_release(&tmp);

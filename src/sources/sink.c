@@ -23,6 +23,7 @@ typedef struct note {
     int64_t last_ts;
     char **traits;
     int ntraits;
+    char *features;                /* the feature values after the group's last event (JSON object) */
     strbuf merged;                 /* JSON strings, comma separated */
     strbuf changes;                /* JSON objects, comma separated */
 } note;
@@ -102,6 +103,7 @@ int c360_sink_open(c360_sink **out, const c360_config *c, c360_metrics *m, char 
 static void note_release(note *n)
 {
     free(n->last_name);
+    free(n->features);
     for (int i = 0; i < n->ntraits; i++) free(n->traits[i]);
     free(n->traits);
     sb_release(&n->merged);
@@ -242,6 +244,17 @@ void c360_sink_note(uint64_t pid, const char *json_object)
     sb_adds(&n->changes, json_object);
 }
 
+int c360_sink_active(void) { return atomic_load(&installed) != NULL; }
+
+void c360_sink_note_features(uint64_t pid, const char *json_object)
+{
+    c360_sink *s = atomic_load(&installed);
+    if (!s) return;
+    note *n = get_note(s, pid);
+    free(n->features);
+    n->features = xstrdup(json_object);
+}
+
 void c360_sink_committed(void)
 {
     c360_sink *s = atomic_load(&installed);
@@ -272,8 +285,10 @@ void c360_sink_committed(void)
                 if (k) sb_addc(&v, ',');
                 c360_json_put_cstr(&v, n->traits[k]);
             }
-            sb_addf(&v, "],\"merged\":[%s],\"changes\":[%s]}", n->merged.len ? n->merged.buf : "",
+            sb_addf(&v, "],\"merged\":[%s],\"changes\":[%s]", n->merged.len ? n->merged.buf : "",
                     n->changes.len ? n->changes.buf : "");
+            if (n->features) sb_addf(&v, ",\"features\":%s", n->features);
+            sb_addc(&v, '}');
             produce(s, id, v.buf, v.len);
         }
     sb_release(&v);

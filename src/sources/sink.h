@@ -13,10 +13,11 @@
  *
  * Message value (JSON), one per changed customer per group:
  *   {"id":"c-…","at":"ISO time","events":N,"last_event":{"type":"track","name":"…","timestamp":"…"},
- *    "traits":["email",…],"merged":["c-…"],"changes":[…]}
+ *    "traits":["email",…],"merged":["c-…"],"changes":[…],"features":{"order_count":{"value":3,"updated_at":"…"},…}}
  * `traits` lists the traits set by the group's identify events (coarse: not a diff), `merged`
  * the profiles merged into this one (each also gets a tombstone under its own id), `changes`
- * the JSON objects passed to c360_sink_note. An erased customer gets a tombstone (null value). */
+ * the JSON objects passed to c360_sink_note (fraud alerts, segment entries and exits), `features`
+ * every feature value after the group (present when the group had events). An erased customer gets a tombstone (null value). */
 #ifndef C360_SINK_H
 #define C360_SINK_H
 
@@ -44,6 +45,10 @@ int c360_sink_tombstone(uint64_t pid);
 void c360_sink_note_event(uint64_t pid, const c360_event *ev);
 void c360_sink_note_merge(uint64_t survivor, uint64_t loser);
 void c360_sink_note(uint64_t pid, const char *json_object); /* features: e.g. {"segment":"vip","entered":true} */
+/* features: the customer's feature values after the event just applied (last one wins) */
+void c360_sink_note_features(uint64_t pid, const char *json_object);
+/* any thread: 1 while a sink is installed (lets the writer skip work nobody reads) */
+int c360_sink_active(void);
 void c360_sink_committed(void);
 void c360_sink_discard(void);
 

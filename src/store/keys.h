@@ -7,6 +7,7 @@
  *  prefix  rest of key                               value                          owner
  *  ------  ----------------------------------------  -----------------------------  ---------------
  *  'M'     name (ASCII)                              meta: format, partitions, ...  store.c
+ *  'M'     "merges/" day u64 (days since 1970, UTC)  merges applied that day u64    engine/engine.c
  *  'K'     keyhash[16]                               API key record (JSON)          privacy/apikeys.c
  *  'I'     idhash[16]                                pid u64                        identity/resolve.c
  *  'D'     msghash[16]                               received_ms u64 + pid u64      engine/dedup.c
@@ -21,6 +22,7 @@
  *  'F' 'n' product                                   ts u64 + catalogue JSON        features/recs.c
  *  'F' 's' segment name                              segment expression (text)      features/segments.c
  *  'F' 'm' segment name 0 pid u64                    member since: ts u64           features/segments.c
+ *  'F' 'a' raised_ms u64 pid u64                     fraud alert: score, reasons    features/notices.c
  *  'O'     topic (UTF-8) 0x00 partition u32          next offset u64 (Kafka source) sources/kafka_source.c
  *  'L'     BLAKE2b-128(object URI \n version)       finished-object marker (JSON)  cli/cmd_load.c
  *
@@ -64,6 +66,10 @@ static inline void c360_key_ident(c360_key *k, const unsigned char h[16])
 static inline void c360_key_dedup(c360_key *k, const unsigned char h[16])
 {
     k->b[0] = C360_K_DEDUP; memcpy(k->b + 1, h, 16); k->n = 17;
+}
+static inline void c360_key_merges_day(c360_key *k, int64_t day)
+{
+    memcpy(k->b, "Mmerges/", 8); c360_put_u64be(k->b + 8, (uint64_t)day); k->n = 16;
 }
 static inline void c360_key_redirect(c360_key *k, uint64_t pid)
 {

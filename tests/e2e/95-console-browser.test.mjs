@@ -323,18 +323,42 @@ fx.test('a wrong key is refused at sign-in; signing out forgets the key', async 
   await page.close();
 });
 
-fx.test('overview shows rates, customers and sources; missing parts are marked not available', async (srv) => {
+fx.test('overview shows rates, customers, sources, merges and alerts today, recent fraud alerts', async (srv) => {
   await setup(srv);
+  // three large orders within the hour from a new account: the third one is an alert
+  // (velocity_1h 25 + new_account_large_order 30 >= the default threshold 50)
+  const t0 = Date.now() - 600_000;
+  const risky = { user: `risky-${tag}`, email: `risky.${tag}@example.com` };
+  assertAccepted(await srv.ingest('/v1/identify', { userId: risky.user, messageId: messageId(), timestamp: new Date(t0 - 1000).toISOString(),
+    traits: { email: risky.email } }));
+  for (let i = 0; i < 3; i++) {
+    assertAccepted(await srv.ingest('/v1/track', { userId: risky.user, event: 'Order Completed', messageId: messageId(),
+      timestamp: new Date(t0 + i * 60_000).toISOString(),
+      properties: { order_id: `big-${i}-${tag}`, revenue: 1000, products: [{ product_id: 'tv', price: 1000, quantity: 1 }] } }));
+  }
   const o = await srv.get('/v1/overview', { key: keys.agent });
   assert.equal(o.status, 200, o.text);
   assert.ok(o.json.customers >= 1);
   assert.ok(o.json.events_accepted >= 1);
   assert.ok(Array.isArray(o.json.sources) && o.json.sources[0].source === 'http');
-  const page = await signIn(srv, 'agent');
+  assert.equal(o.json.fraud_alerts_today, 1);
+  assert.equal(typeof o.json.merges_today, 'number');
+  const alert = o.json.recent_fraud_alerts[0];
+  assert.deepEqual(alert.reasons.sort(), ['new_account_large_order', 'velocity_1h']);
+  assert.ok(alert.email && alert.email !== risky.email, `the agent sees the email masked: ${alert.email}`);
+  const page = await signIn(srv, 'fraud');
   await page.waitForSelector('#ov-customers');
   assert.match(await page.textContent('#ov-customers'), /\d/);
-  assert.ok((await page.locator('.na').count()) >= 1, 'unexposed parts say "not available"');
+  assert.equal(await page.textContent('#ov-alerts .stat-value'), '1');
+  assert.match(await page.textContent('#ov-merges .stat-value'), /^\d+$/);
+  await page.waitForSelector('#ov-recent-alerts tbody tr');
+  assert.match(await page.textContent('#ov-recent-alerts tbody tr'), /velocity_1h/);
+  assert.equal(await page.locator('.na').count(), 0, 'everything on the overview is available');
   await shot(page, 'overview');
+  // the alert links to the customer's 360 view
+  await page.click('#ov-recent-alerts tbody tr a');
+  await page.waitForSelector('#sec-traits h2');
+  assert.match(page.url(), /#\/profile\/id%3Ac-/);
   await page.close();
 });
 
