@@ -23,6 +23,7 @@
     X(C360_ENOTFOUND,           "not_found",           404)    \
     X(C360_ENOPROFILE,          "profile_not_found",   404)    \
     X(C360_EMETHOD,             "method_not_allowed",  405)    \
+    X(C360_ECONFLICT,           "conflict",            409)    \
     X(C360_EBUSY,               "overloaded",          429)    \
     X(C360_EINTERNAL,           "internal",            500)    \
     X(C360_EUNAVAIL,            "unavailable",         503)    \

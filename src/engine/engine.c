@@ -299,6 +299,70 @@ static int sweep_now(c360_engine *e, int64_t before, int *swept, uint64_t **swep
     return rc;
 }
 
+/* ---- features rebuild while serving ---- */
+#define REBUILD_STEP_EVENTS 20000
+
+/* One step, as a group of its own: what is pending is committed first, so the replay reads
+ * every applied event from the store. *more stays non-zero while steps remain. */
+static int rebuild_step(c360_engine *e, int *more)
+{
+    char err[256];
+    *more = 0;
+    if (!e->features) return C360_EINTERNAL;
+    if (c360_engine_commit(e, 0, err, sizeof err)) {
+        c360_features_rebuild_fail(e->features, err);
+        return C360_EUNAVAIL;
+    }
+    static long budget;
+    if (!budget) { /* C360_REBUILD_STEP_EVENTS: smaller steps for tests (docs/FEATURES.md) */
+        const char *env = getenv("C360_REBUILD_STEP_EVENTS");
+        budget = env && atol(env) > 0 ? atol(env) : REBUILD_STEP_EVENTS;
+    }
+    int r = c360_features_rebuild_step(e->features, e->txn, budget);
+    if (r == 0) return 0;
+    if (c360_engine_commit(e, r == 2, err, sizeof err)) {
+        c360_features_rebuild_fail(e->features, err);
+        return C360_EUNAVAIL;
+    }
+    if (r == 2) c360_features_rebuild_swap(e->features);
+    else *more = 1;
+    return 0;
+}
+
+/* 0, or -1 when the engine is stopping (the job is not queued) */
+static int requeue(c360_engine *e, c360_job *j)
+{
+    pthread_mutex_lock(&e->mu);
+    if (e->stopping) {
+        pthread_mutex_unlock(&e->mu);
+        return -1;
+    }
+    j->next = NULL;
+    if (e->tail) e->tail->next = j;
+    else e->head = j;
+    e->tail = j;
+    pthread_mutex_unlock(&e->mu);
+    return 0;
+}
+
+static void rebuild_done(c360_job *j) { free(j); }
+
+int c360_engine_rebuild(c360_engine *e, char *err, size_t errlen)
+{
+    int rc = c360_features_rebuild_begin(e->features, err, errlen);
+    if (rc) return rc;
+    c360_job *j = xcalloc(1, sizeof *j);
+    j->rebuild = 1;
+    j->done = rebuild_done;
+    if (c360_engine_submit(e, j)) {
+        free(j);
+        c360_features_rebuild_fail(e->features, "the server is stopping");
+        snprintf(err, errlen, "the server is stopping");
+        return -4;
+    }
+    return 0;
+}
+
 static void *writer_main(void *arg)
 {
     c360_engine *e = arg;
@@ -339,6 +403,10 @@ static void *writer_main(void *arg)
                 j->status = sweep_now(e, j->sweep_before_ms, &j->swept, &j->swept_pids);
                 continue;
             }
+            if (j->rebuild) {
+                j->status = rebuild_step(e, &j->rebuild);
+                continue;
+            }
             failed = c360_engine_apply(e, j->evs, j->n, &j->accepted, &j->duplicates);
             for (int x = 0; x < j->nextra && !failed; x++) c360_engine_put(e, j->extra[x].k, j->extra[x].kl, j->extra[x].v, j->extra[x].vl);
             if (failed) LOG_ERROR("apply failed; the group is abandoned", "\"code\":\"%s\"", c360_err_name(failed));
@@ -356,6 +424,12 @@ static void *writer_main(void *arg)
         notify_changed(e);
         for (c360_job *j = group, *nx; j; j = nx) {
             nx = j->next;
+            if (j->rebuild && !j->status) { /* more to do: behind whatever arrived meanwhile */
+                if (!requeue(e, j)) continue;
+                c360_features_rebuild_fail(e->features, "the server stopped before the rebuild was complete");
+            } else if (j->rebuild) {
+                c360_features_rebuild_fail(e->features, "the store refused a write");
+            }
             if (!j->status) {
                 c360_count(&e->m->events_accepted, (uint64_t)j->accepted);
                 c360_count(&e->m->events_duplicate, (uint64_t)j->duplicates);

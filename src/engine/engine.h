@@ -30,6 +30,8 @@ struct c360_job {
     int n;
     uint64_t erase_pid;          /* non-zero: an erasure of this customer instead of events */
     int64_t sweep_before_ms;     /* non-zero: erase every customer whose last event is older */
+    int rebuild;                 /* non-zero: one step of a features rebuild (the engine queues
+                                    it again until the rebuild is complete) */
     const struct c360_kv *extra; /* written in the same atomic commit as the events (source
                                     offsets: a replay after a crash never counts twice) */
     int nextra;
@@ -49,6 +51,10 @@ int c360_engine_open(c360_engine **out, c360_store *s, const c360_config *c, con
                      struct c360_features *features, c360_metrics *m, char *err, size_t errlen);
 int c360_engine_start(c360_engine *e);       /* starts the writer thread */
 int c360_engine_submit(c360_engine *e, c360_job *job);
+/* Starts a rebuild of every customer's features with the config file's definitions while the
+ * server keeps serving (features.h). 0, or the features layer's code (-1 invalid config, -2
+ * running, -3 off) with err. Progress: c360_features_rebuild_status. */
+int c360_engine_rebuild(c360_engine *e, char *err, size_t errlen);
 /* Synchronous erasure (c360 load's process, tests): commits, then purges. */
 int c360_engine_erase(c360_engine *e, uint64_t pid, struct c360_erase_report *rep);
 void c360_engine_stop(c360_engine *e);       /* finishes queued jobs, joins the writer */

@@ -79,7 +79,13 @@ static void rehash(fsettings *s)
         h = fnv(fnv(fnv(fnv(h, d->name), b), d->field), d->where_src);
         for (int e = 0; e < d->nevents; e++) h = fnv(h, d->events[e]);
     }
-    s->defs_hash = h;
+    s->defs_hash = h ^ (s->gen * 0x9E3779B1u);   /* generation 0: the plain hash (older stores) */
+}
+
+void fsettings_set_gen(fsettings *s, uint32_t gen)
+{
+    s->gen = gen;
+    rehash(s);
 }
 
 void fsettings_defaults(fsettings *s)

@@ -24,6 +24,8 @@ int c360_features_open(c360_features **out, c360_store *s, const c360_config *cf
     f->store = s;
     f->cfg = cfg;
     pthread_rwlock_init(&f->seg_lock, NULL);
+    pthread_rwlock_init(&f->set_lock, NULL);
+    pthread_mutex_init(&f->rb_mu, NULL);
     fsettings_defaults(&f->set);
     if (cfg && fsettings_load(&f->set, cfg->config_file, &f->segs, &f->nsegs, err, errlen)) {
         c360_features_free(f);
@@ -31,6 +33,7 @@ int c360_features_open(c360_features **out, c360_store *s, const c360_config *cf
     }
     const char *env = getenv("C360_FEATURES");
     if (env && (!strcmp(env, "0") || !strcmp(env, "off") || !strcmp(env, "false"))) f->set.enabled = 0;
+    fsettings_set_gen(&f->set, frebuild_load_gen(s));
     f->cache = fcache_new();
     c360_json_init(&f->j);
     if (s) fsegs_load_store(f);
@@ -50,7 +53,10 @@ void c360_features_free(c360_features *f)
     free(f->pending_loser_pids);
     sb_release(&f->tmp);
     c360_json_release(&f->j);
+    frebuild_release(f);
     pthread_rwlock_destroy(&f->seg_lock);
+    pthread_rwlock_destroy(&f->set_lock);
+    pthread_mutex_destroy(&f->rb_mu);
     free(f);
 }
 
@@ -83,7 +89,8 @@ int c360_features_on_event(c360_features *f, c360_txn *txn, c360_profile *p, con
     if (!f || !f->set.enabled) return 0;
     if (f->npm) flush_pending(f, txn);
     fstate s;
-    fstate_decode(&s, &f->set, p->ext, p->next);
+    fstate_load(f, p, &s);
+    frebuild_note(f, p->pid);
     char err[128];
     if (c360_json_parse(&f->j, ev->json.buf, ev->json.len, err, sizeof err)) f->j.ntok = 0;
     uint64_t late0 = s.late;
@@ -126,8 +133,9 @@ void c360_features_on_merge(c360_features *f, c360_profile *surv, const c360_pro
 {
     if (!f || !f->set.enabled) return;
     fstate a, b;
-    fstate_decode(&a, &f->set, surv->ext, surv->next);
-    fstate_decode(&b, &f->set, loser->ext, loser->next);
+    fstate_load(f, surv, &a);
+    fstate_load(f, loser, &b);
+    frebuild_note(f, surv->pid);
     /* the loser's memberships are removed from the index at the next event (we have no txn here) */
     for (int i = 0; i < b.nsegs; i++) {
         f->pending_members = xrealloc(f->pending_members, sizeof *f->pending_members * (size_t)(f->npm + 1));
@@ -404,8 +412,9 @@ void c360_features_render(void *arg, const c360_profile *p, strbuf *out)
 {
     c360_features *f = arg;
     if (!f || !f->set.enabled) return;
+    pthread_rwlock_rdlock(&f->set_lock);   /* a rebuild's swap waits for readers */
     fstate s;
-    fstate_decode(&s, &f->set, p->ext, p->next);
+    fstate_load(f, p, &s);
     int64_t now = c360_now_ms();
     sb_adds(out, ",\"features\":{");
     int first = 1;
@@ -415,14 +424,17 @@ void c360_features_render(void *arg, const c360_profile *p, strbuf *out)
     render_fraud(f, p, &s, out);
     render_segments(f, p, &s, now, out);
     fstate_release(&s);
+    pthread_rwlock_unlock(&f->set_lock);
 }
 
 int c360_features_recommend(c360_features *f, const c360_profile *p, int limit, strbuf *out)
 {
+    pthread_rwlock_rdlock(&f->set_lock);
     fstate s;
-    fstate_decode(&s, &f->set, p->ext, p->next);
+    fstate_load(f, p, &s);
     int rc = recs_query(f->store, &s, limit, f->set.exclude_last_order, out);
     fstate_release(&s);
+    pthread_rwlock_unlock(&f->set_lock);
     return rc;
 }
 

@@ -52,6 +52,15 @@ const char *c360_fraud_reason_name(int i);   /* NULL past the last reason */
 const char *c360_features_alert_webhook(const c360_features *f, const char **secret);
 /* rebuild: drop p's feature state (events applied afterwards rebuild it) */
 void c360_features_reset(c360_features *f, c360_profile *p);
+/* A rebuild while serving (rebuild_live.c; docs/FEATURES.md). begin: any thread, reads the
+ * config file's definitions: 0, -1 invalid (err), -2 one is running, -3 the layer is off.
+ * step: writer thread, on a committed store, writes into txn: 1 more to do, 2 done (commit with
+ * fsync, then swap), 0 nothing running. status: any thread, JSON. */
+int c360_features_rebuild_begin(c360_features *f, char *err, size_t errlen);
+int c360_features_rebuild_step(c360_features *f, c360_txn *txn, long budget);
+void c360_features_rebuild_swap(c360_features *f);
+void c360_features_rebuild_fail(c360_features *f, const char *why);
+void c360_features_rebuild_status(c360_features *f, strbuf *out);
 /* `c360 rebuild`: recompute all feature and shared state from the stored events (store opened
  * for writing by this process only). 0, or -1 with err. */
 int c360_features_rebuild(c360_features *f, c360_store *st, uint64_t *profiles, uint64_t *events, char *err, size_t errlen);

@@ -66,6 +66,7 @@ typedef struct fsettings {
     int64_t session_gap_ms;       /* features.session_timeout (30m) */
     fdef *defs; int ndefs;        /* declarative features */
     uint32_t defs_hash;           /* changes when definitions change: state must be rebuilt */
+    uint32_t gen;                 /* rebuild generation ('F' 'g'), folded into defs_hash */
     /* fraud */
     double w_velocity, w_amount, w_payment, w_card, w_address, w_churn, w_new_large;
     double threshold, large_order, z_limit;
@@ -81,6 +82,7 @@ void fsettings_defaults(fsettings *s);
  * found are appended to *segs. 0 or -1 with err. */
 int fsettings_load(fsettings *s, const char *yaml_path, fseg **segs, int *nsegs, char *err, size_t errlen);
 void fsettings_release(fsettings *s);
+void fsettings_set_gen(fsettings *s, uint32_t gen);
 void fseg_release(fseg *s);
 
 /* ---------------------------------------------------------------- generic state (window.c) */
@@ -140,7 +142,9 @@ typedef struct fstate {
 
 void fstate_init(fstate *s, const fsettings *cfg);
 void fstate_release(fstate *s);
-int fstate_decode(fstate *s, const fsettings *cfg, const void *buf, size_t n);   /* 0; state reset if stale */
+/* 0; 1 if encoded under other definitions or another rebuild generation (declarative features
+ * then start empty; the built-in ones are kept); -1 corrupt (state reset) */
+int fstate_decode(fstate *s, const fsettings *cfg, const void *buf, size_t n);
 void fstate_encode(fstate *s, const fsettings *cfg, strbuf *out);                /* prunes first */
 /* applies one event (JSON parsed in j); returns 1 if the event was an order (ord = its index) */
 int fstate_apply(fstate *s, const fsettings *cfg, const c360_event *ev, const c360_json *j, int *ord_idx);
@@ -156,6 +160,20 @@ frisk fraud_score(const fstate *s, const fsettings *cfg, const struct c360_profi
 /* ---------------------------------------------------------------- the layer (features.c) */
 typedef struct fcache fcache;   /* writer-side cache of shared counters (recs.c) */
 
+/* a rebuild while serving (rebuild_live.c) */
+enum { RB_IDLE, RB_RUNNING, RB_DONE, RB_FAILED };
+typedef struct frebuild {
+    int state;                    /* RB_*; with progress, under rb_mu (read by HTTP threads) */
+    fsettings set;                /* the new settings, generation + 1 */
+    fseg *segs; int nsegs;        /* the config file's segments */
+    uint64_t cursor;              /* writer: customers below this pid are replayed */
+    int at_end;
+    uint64_t *redo; int nredo, credo; /* writer: replayed customers changed since */
+    uint64_t profiles, events;
+    int64_t started_ms, finished_ms;
+    char err[256];
+} frebuild;
+
 struct c360_features {
     c360_store *store;
     const c360_config *cfg;
@@ -168,6 +186,10 @@ struct c360_features {
     strbuf tmp;
     c360_json j;
     int quiet;                    /* replaying (rebuild): no notices, no alert records */
+    pthread_rwlock_t set_lock;    /* readers vs. the swap of `set` at the end of a rebuild */
+    pthread_mutex_t rb_mu;
+    frebuild rb;
+    _Atomic int rb_active;        /* a rebuild is replaying: the writer notes what it changes */
     _Atomic uint64_t m_late, m_alerts, m_orders, m_seg_enter, m_seg_exit;
 };
 
@@ -192,6 +214,14 @@ int fprof_lookup(void *arg, const char *path, fval *out);
 int feature_value(c360_features *f, const struct c360_profile *p, const fstate *s, int64_t now, const char *name,
                   strbuf *out, int64_t *updated);
 void fmt_money(strbuf *out, int64_t fixed);
+
+/* rebuild.c / rebuild_live.c */
+int fevent_from_store(c360_event *ev, const char *json, size_t n, int64_t ts);
+/* decodes p's state; when it belongs to an older generation, the rebuilt one ('P' pid 'X') */
+int fstate_load(c360_features *f, const struct c360_profile *p, fstate *s);
+void frebuild_note(c360_features *f, uint64_t pid);   /* writer: pid changed */
+uint32_t frebuild_load_gen(c360_store *st);
+void frebuild_release(c360_features *f);
 
 /* notices.c: an order at or above the threshold, a segment entry or exit (writer thread) */
 void fnotice_alert(c360_features *f, c360_txn *txn, uint64_t pid, const ford *o, frisk r, int64_t now);

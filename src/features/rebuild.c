@@ -15,7 +15,7 @@
 #include <string.h>
 
 /* a c360_event good enough for the features layer, from a stored event */
-static int stored_event(c360_event *ev, const char *json, size_t n, int64_t ts)
+int fevent_from_store(c360_event *ev, const char *json, size_t n, int64_t ts)
 {
     memset(ev, 0, sizeof *ev);
     sb_init(&ev->json);
@@ -98,7 +98,7 @@ int c360_features_rebuild(c360_features *f, c360_store *st, uint64_t *profiles, 
                    c360_get_u64be((const unsigned char *)k + 1) == p.pid) {
             c360_event ev;
             int64_t ts = (int64_t)(c360_get_u64be((const unsigned char *)k + 10) - C360_TS_BIAS);
-            if (stored_event(&ev, v, vl, ts) == 0) {
+            if (fevent_from_store(&ev, v, vl, ts) == 0) {
                 c360_features_on_event(f, txn, &p, &ev, now);
                 (*events)++;
             }

@@ -167,16 +167,18 @@ void c360_features_segments_json(c360_features *f, strbuf *out)
 
 int c360_features_segment_check(c360_features *f, const char *name, const c360_profile *p, int64_t now)
 {
+    pthread_rwlock_rdlock(&f->set_lock);
     pthread_rwlock_rdlock(&f->seg_lock);
     int r = -1;
     for (int i = 0; i < f->nsegs; i++)
         if (!strcmp(f->segs[i].name, name)) {
             fstate s;
-            fstate_decode(&s, &f->set, p->ext, p->next);
+            fstate_load(f, p, &s);
             r = seg_is_member(f, &f->segs[i], p, &s, now);
             fstate_release(&s);
             break;
         }
     pthread_rwlock_unlock(&f->seg_lock);
+    pthread_rwlock_unlock(&f->set_lock);
     return r;
 }

@@ -537,12 +537,14 @@ int fstate_decode(fstate *s, const fsettings *cfg, const void *buf, size_t n)
     }
     k = c360_get_uvarint(&c);
     if (c.err) goto bad;
-    if (h == cfg->defs_hash && k == (uint64_t)s->ngen) {
+    int stale = !(h == cfg->defs_hash && k == (uint64_t)s->ngen);
+    if (!stale) {
         for (uint64_t i = 0; i < k; i++)
             if (fgen_decode(&s->gen[i], &c)) goto bad;
     }
-    /* else: the definitions changed; declarative features start empty until `c360 rebuild` */
-    return c.err ? -1 : 0;
+    /* else: the definitions (or the rebuild generation) changed: declarative features start
+     * empty unless a rebuild left this customer's state under 'P' pid 'X' (fstate_load) */
+    return c.err ? -1 : stale;
 bad:
     fstate_release(s);
     fstate_init(s, cfg);

@@ -202,6 +202,10 @@ static int absorb(c360_resolver *r, c360_txn *txn, c360_profile *surv, c360_prof
         const char *k = c360_iter_key(it, &kl);
         const char *v = c360_iter_value(it, &vl);
         if (kl < 10 || kl > sizeof nk.b || k[9] == C360_SUB_RECORD) continue;
+        if (k[9] == C360_SUB_SHADOW) { /* a rebuild's state of the loser: the survivor has its own */
+            c360_txn_del(txn, k, kl);
+            continue;
+        }
         if (k[9] == C360_SUB_MERGE) {
             c360_key_merge(&nk, surv->pid, surv->merge_seq++);
         } else {

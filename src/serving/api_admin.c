@@ -3,6 +3,8 @@
  * server keeps serving and ingesting. Everything acknowledged before the request is in it. */
 #include "serving/http_int.h"
 #include "core/errors.h"
+#include "engine/engine.h"
+#include "features/features.h"
 #include "util/clock.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -100,7 +102,42 @@ static int api_retention(c360_call *c)
     return 0;
 }
 
+/* POST /v1/admin/rebuild: recompute every customer's features with the config file's current
+ * definitions while the server keeps serving the old values (features/rebuild_live.c);
+ * GET: its progress. */
+static int api_rebuild(c360_call *c)
+{
+    c360_features *f = c->srv->d.features;
+    strbuf out = STRBUF_INIT;
+    if (!f || !c360_features_enabled(f)) {
+        c360_respond_error(c, C360_ECONFLICT, "the features layer is disabled (features.enabled: false)");
+        return 0;
+    }
+    if (h2o_memis(c->req->method.base, c->req->method.len, H2O_STRLIT("POST"))) {
+        char err[512];
+        int rc = c360_engine_rebuild(c->srv->d.engine, err, sizeof err);
+        if (rc == -1) {
+            c360_respond_error(c, C360_EPARAM, err);
+            return 0;
+        }
+        if (rc) {
+            c360_respond_error(c, rc == -4 ? C360_EUNAVAIL : C360_ECONFLICT, err);
+            return 0;
+        }
+        LOG_INFO("rebuild requested", "\"key\":\"%s\"", c->key_name);
+        c360_features_rebuild_status(f, &out);
+        c360_respond_json(c, 202, &out);
+    } else {
+        c360_features_rebuild_status(f, &out);
+        c360_respond_json(c, 200, &out);
+    }
+    sb_release(&out);
+    return 0;
+}
+
 const c360_route c360_routes_admin[] = {
+    {"POST", "/v1/admin/rebuild", 0, C360_ROLE_ADMIN, api_rebuild, C360_ROUTE_other, 0},
+    {"GET", "/v1/admin/rebuild", 0, C360_ROLE_ADMIN, api_rebuild, C360_ROUTE_other, 0},
     {"POST", "/v1/admin/backup", 0, C360_ROLE_ADMIN, api_backup, C360_ROUTE_other, 0},
     {"POST", "/v1/admin/retention", 0, C360_ROLES_SUBJECT, api_retention, C360_ROUTE_other, 0},
     {0},

@@ -16,6 +16,8 @@
  *  'P'     pid u64 'E' ts u64 msghash[8]             stored event JSON              profile/timeline.c
  *  'P'     pid u64 'M' seq u64                       merge/drop record JSON         identity/resolve.c
  *  'P'     pid u64 'C' ts u64 msghash[8] idx u8      consent change JSON            privacy/consent.c
+ *  'P'     pid u64 'X'                               feature state of the last      features/rebuild_live.c
+ *                                                    rebuild (served once it is complete)
  *  'S'     idhash[16]                                erased_at u64 (suppression)    privacy/erase.c
  *  'F' 'c' product 0 product                         co-purchase count u64          features/recs.c
  *  'F' 'p' product                                   orders with the product u64    features/recs.c
@@ -23,6 +25,7 @@
  *  'F' 's' segment name                              segment expression (text)      features/segments.c
  *  'F' 'm' segment name 0 pid u64                    member since: ts u64           features/segments.c
  *  'F' 'a' raised_ms u64 pid u64                     fraud alert: score, reasons    features/notices.c
+ *  'F' 'g'                                           rebuild generation u64         features/rebuild_live.c
  *  'O'     topic (UTF-8) 0x00 partition u32          next offset u64 (Kafka source) sources/kafka_source.c
  *  'L'     BLAKE2b-128(object URI \n version)       finished-object marker (JSON)  cli/cmd_load.c
  *
@@ -50,6 +53,7 @@
 #define C360_SUB_EVENT  'E'
 #define C360_SUB_MERGE  'M'
 #define C360_SUB_CONSENT 'C'
+#define C360_SUB_SHADOW  'X'
 #define C360_K_SUPPRESS 'S'
 #define C360_K_LOAD    'L'   /* bulk-load resume markers (cli/cmd_load.c) */
 
@@ -70,6 +74,10 @@ static inline void c360_key_dedup(c360_key *k, const unsigned char h[16])
 static inline void c360_key_merges_day(c360_key *k, int64_t day)
 {
     memcpy(k->b, "Mmerges/", 8); c360_put_u64be(k->b + 8, (uint64_t)day); k->n = 16;
+}
+static inline void c360_key_shadow(c360_key *k, uint64_t pid)
+{
+    k->b[0] = C360_K_PROFILE; c360_put_u64be(k->b + 1, pid); k->b[9] = C360_SUB_SHADOW; k->n = 10;
 }
 static inline void c360_key_redirect(c360_key *k, uint64_t pid)
 {
