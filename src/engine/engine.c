@@ -213,6 +213,7 @@ void c360_engine_abort(c360_engine *e)
 {
     c360_txn_clear(e->txn);
     c360_state_reset(e->st);
+    c360_features_discard(e->features);
     c360_sink_discard();
     c360_whsink_discard();
     e->merge_day = INT64_MIN;         /* re-read the day's merge count */
@@ -227,6 +228,7 @@ int c360_engine_commit(c360_engine *e, int sync, char *err, size_t errlen)
     int rc = c360_txn_commit(e->txn, sync, err, errlen);
     if (rc) {
         c360_state_reset(e->st);
+        c360_features_discard(e->features);
         c360_sink_discard();
         c360_whsink_discard();
         e->merge_day = INT64_MIN;

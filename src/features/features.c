@@ -473,6 +473,11 @@ void c360_features_reset(c360_features *f, c360_profile *p)
     c360_profile_set_ext(p, NULL, 0);
 }
 
+void c360_features_discard(c360_features *f)
+{
+    if (f) fcache_discard(f->cache);
+}
+
 void c360_features_flush(c360_features *f, c360_txn *txn)
 {
     if (f && f->cache) fcache_flush(f->cache, txn);

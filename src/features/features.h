@@ -25,6 +25,8 @@ void c360_features_free(c360_features *f);
 int c360_features_on_event(c360_features *f, c360_txn *txn, c360_profile *p, const c360_event *ev, int64_t now);
 /* writer thread: writes state kept in memory since the last commit into txn (before a commit). */
 void c360_features_flush(c360_features *f, c360_txn *txn);
+/* writer thread: the group was abandoned (store failure): forget writer-side caches */
+void c360_features_discard(c360_features *f);
 /* writer thread: loser is being folded into surv (after c360_profile_absorb). */
 void c360_features_on_merge(c360_features *f, c360_profile *surv, const c360_profile *loser);
 /* any thread: appends ,"features":{...} (and whatever else the layer shows) to a profile's JSON. */

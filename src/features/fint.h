@@ -198,6 +198,8 @@ fcache *fcache_new(void);
 void fcache_free(fcache *c);
 /* writes the counters bumped since the last flush into txn (called right before every commit) */
 void fcache_flush(fcache *c, c360_txn *txn);
+/* forgets every cached counter (the group that bumped them was abandoned) */
+void fcache_discard(fcache *c);
 void recs_on_order(c360_features *f, c360_txn *txn, int64_t ts, const c360_json *j, int props);
 void recs_catalog(c360_features *f, c360_txn *txn, const c360_json *j, int obj, int64_t ts);
 /* recommendations for a decoded state, JSON object into out */

@@ -20,74 +20,59 @@
 #include "util/codec.h"
 
 #include <stdlib.h>
+#include <uthash.h>
 #include <string.h>
 
 #define FK 'F'
 #define RECS_MAX_PAIR_ITEMS 50
 
-/* ---- the writer's cache: key bytes -> int64 ---- */
-typedef struct { char *k; size_t kl; int64_t v; int dirty; } fent;
+/* ---- the writer's cache: key bytes -> int64 (uthash) ---- */
 /* Counters are bumped in memory and written to the transaction once per commit (fcache_flush),
- * not once per bump: an order of n products bumps n*(n-1) pair counters. */
-struct fcache { fent *t; size_t cap, n; strbuf dirty; /* length-prefixed keys of dirty entries */ };
+ * not once per bump: an order of n products bumps n*(n-1) pair counters. After a flush every
+ * entry is clean; past FCACHE_MAX entries they are all dropped (re-read from the store when
+ * needed), and an abandoned group drops them too (fcache_discard), so memory is bounded and
+ * never ahead of what is durable. */
+#define FCACHE_MAX 1000000
+typedef struct fent { UT_hash_handle hh; int64_t v; int dirty; size_t kl; char k[]; } fent;
+struct fcache { fent *head; strbuf dirty; /* length-prefixed keys of dirty entries */ };
 
-fcache *fcache_new(void)
+fcache *fcache_new(void) { return xcalloc(1, sizeof(fcache)); }
+
+static void fcache_clear(fcache *c)
 {
-    fcache *c = xcalloc(1, sizeof *c);
-    c->cap = 1024;
-    c->t = xcalloc(c->cap, sizeof *c->t);
-    return c;
+    fent *e, *tmp;
+    HASH_ITER(hh, c->head, e, tmp) {
+        HASH_DEL(c->head, e);
+        free(e);
+    }
+    sb_reset(&c->dirty);
+}
+
+void fcache_discard(fcache *c)
+{
+    if (c) fcache_clear(c);
 }
 
 void fcache_free(fcache *c)
 {
     if (!c) return;
-    for (size_t i = 0; i < c->cap; i++) free(c->t[i].k);
-    free(c->t);
+    fcache_clear(c);
     sb_release(&c->dirty);
     free(c);
-}
-
-static uint64_t khash(const char *k, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)k[i]) * 1099511628211ULL;
-    /* finalise (murmur3 fmix64) so that the low bits used for the slot depend on every byte */
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    return h;
-}
-
-static fent *slot(fcache *c, const char *k, size_t kl)
-{
-    size_t i = khash(k, kl) & (c->cap - 1);
-    while (c->t[i].k && (c->t[i].kl != kl || memcmp(c->t[i].k, k, kl))) i = (i + 1) & (c->cap - 1);
-    return &c->t[i];
 }
 
 /* the entry for k, loaded from the store on first use (value = u64 big-endian prefix) */
 static fent *cache_get(c360_features *f, const char *k, size_t kl)
 {
     fcache *c = f->cache;
-    fent *e = slot(c, k, kl);
-    if (e->k) return e;
-    if ((c->n + 1) * 2 > c->cap) {
-        fent *old = c->t;
-        size_t oc = c->cap;
-        c->cap *= 2;
-        c->t = xcalloc(c->cap, sizeof *c->t);
-        for (size_t i = 0; i < oc; i++)
-            if (old[i].k) *slot(c, old[i].k, old[i].kl) = old[i];
-        free(old);
-        e = slot(c, k, kl);
-    }
-    e->k = xmalloc(kl);
+    fent *e;
+    HASH_FIND(hh, c->head, k, kl, e);
+    if (e) return e;
+    e = xcalloc(1, sizeof *e + kl);
     memcpy(e->k, k, kl);
     e->kl = kl;
-    e->v = 0;
-    c->n++;
     if (c360_store_get(f->store, k, kl, &f->tmp) == 1 && f->tmp.len >= 8) e->v = (int64_t)c360_get_u64be((unsigned char *)f->tmp.buf);
+    HASH_ADD_KEYPTR(hh, c->head, e->k, e->kl, e);
     return e;
 }
 
@@ -120,14 +105,16 @@ void fcache_flush(fcache *c, c360_txn *txn)
     while (cur.p < cur.end && !cur.err) {
         size_t kl;
         const char *k = c360_get_bytes(&cur, &kl);
-        fent *e = slot(c, k, kl);
-        if (!e->k || !e->dirty) continue;
+        fent *e;
+        HASH_FIND(hh, c->head, k, kl, e);
+        if (!e || !e->dirty) continue;
         unsigned char v[8];
         c360_put_u64be(v, (uint64_t)e->v);
         c360_txn_put(txn, k, kl, v, 8);
         e->dirty = 0;
     }
     sb_reset(&c->dirty);
+    if (HASH_COUNT(c->head) > FCACHE_MAX) fcache_clear(c); /* all clean: bulk eviction */
 }
 
 void recs_on_order(c360_features *f, c360_txn *txn, int64_t ts, const c360_json *j, int props)
