@@ -27,6 +27,14 @@ typedef struct ment {
     UT_hash_handle hh;
 } ment;
 
+typedef struct { void **v; size_t n, cap; } plist;   /* a growable list of pointers */
+
+static void plist_push(plist *l, void *p)
+{
+    if (l->n == l->cap) l->v = xrealloc(l->v, sizeof *l->v * (l->cap = l->cap ? l->cap * 2 : 256));
+    l->v[l->n++] = p;
+}
+
 struct c360_state {
     c360_store *store;
     size_t capacity;
@@ -34,34 +42,21 @@ struct c360_state {
     ient *index;
     ment *msgs;
     size_t nprofiles, nindex;
-    pent **dirty_p;          /* entries with dirty set, so a flush touches only those */
-    size_t ndirty_p, capdirty_p;
-    ient **dirty_i;
-    size_t ndirty_i, capdirty_i;
+    plist dirty_p, dirty_i;  /* entries with dirty set, so a flush touches only those */
     uint64_t *changed;       /* pids written since the engine last took them (live updates) */
     size_t nchanged, capchanged;
 };
 
 static void mark_p(c360_state *st, pent *e)
 {
-    if (e->dirty) return;
+    if (!e->dirty) plist_push(&st->dirty_p, e);
     e->dirty = 1;
-    if (st->ndirty_p == st->capdirty_p) {
-        st->capdirty_p = st->capdirty_p ? st->capdirty_p * 2 : 256;
-        st->dirty_p = xrealloc(st->dirty_p, sizeof *st->dirty_p * st->capdirty_p);
-    }
-    st->dirty_p[st->ndirty_p++] = e;
 }
 
 static void mark_i(c360_state *st, ient *e)
 {
-    if (e->dirty) return;
+    if (!e->dirty) plist_push(&st->dirty_i, e);
     e->dirty = 1;
-    if (st->ndirty_i == st->capdirty_i) {
-        st->capdirty_i = st->capdirty_i ? st->capdirty_i * 2 : 256;
-        st->dirty_i = xrealloc(st->dirty_i, sizeof *st->dirty_i * st->capdirty_i);
-    }
-    st->dirty_i[st->ndirty_i++] = e;
 }
 
 c360_state *c360_state_new(c360_store *s, size_t capacity)
@@ -109,7 +104,7 @@ void c360_state_reset(c360_state *st)
     drop_profiles(st, 0);
     drop_index(st, 0);
     drop_msgs(st);
-    st->ndirty_p = st->ndirty_i = 0;
+    st->dirty_p.n = st->dirty_i.n = 0;
     st->nchanged = 0;
 }
 
@@ -127,8 +122,8 @@ void c360_state_free(c360_state *st)
     if (!st) return;
     c360_state_reset(st);
     free(st->changed);
-    free(st->dirty_p);
-    free(st->dirty_i);
+    free(st->dirty_p.v);
+    free(st->dirty_i.v);
     free(st);
 }
 
@@ -253,8 +248,8 @@ void c360_state_add_msg(c360_state *st, const unsigned char h[16])
 void c360_state_flush(c360_state *st, c360_txn *txn)
 {
     strbuf v = STRBUF_INIT;
-    for (size_t i = 0; i < st->ndirty_p; i++) {
-        pent *e = st->dirty_p[i];
+    for (size_t i = 0; i < st->dirty_p.n; i++) {
+        pent *e = st->dirty_p.v[i];
         if (st->nchanged == st->capchanged) {
             st->capchanged = st->capchanged ? st->capchanged * 2 : 256;
             st->changed = xrealloc(st->changed, sizeof *st->changed * st->capchanged);
@@ -272,8 +267,8 @@ void c360_state_flush(c360_state *st, c360_txn *txn)
         e->dirty = 0;
     }
     sb_release(&v);
-    for (size_t i = 0; i < st->ndirty_i; i++) {
-        ient *e = st->dirty_i[i];
+    for (size_t i = 0; i < st->dirty_i.n; i++) {
+        ient *e = st->dirty_i.v[i];
         c360_key k;
         c360_key_ident(&k, e->h);
         unsigned char pv[8];
@@ -282,7 +277,7 @@ void c360_state_flush(c360_state *st, c360_txn *txn)
         else c360_txn_del(txn, k.b, k.n); /* erased */
         e->dirty = 0;
     }
-    st->ndirty_p = st->ndirty_i = 0;
+    st->dirty_p.n = st->dirty_i.n = 0;
     drop_msgs(st);
 }
 
