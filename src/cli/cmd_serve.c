@@ -163,9 +163,8 @@ int c360_cmd_serve(int argc, char **argv)
         fprintf(stderr, "c360 serve: %s\n", err);
         goto out;
     }
-    c360_sink_install(sink);
     if (c360_features_open(&features, store, &cfg, err, sizeof err) ||
-        c360_engine_open(&engine, store, &cfg, &rules, features, metrics, err, sizeof err) || c360_engine_start(engine)) {
+        c360_engine_open(&engine, store, &cfg, &rules, features, metrics, err, sizeof err)) {
         fprintf(stderr, "c360 serve: %s\n", err);
         goto out;
     }
@@ -174,7 +173,11 @@ int c360_cmd_serve(int argc, char **argv)
         fprintf(stderr, "c360 serve: %s\n", err);
         goto out;
     }
-    c360_whsink_install(whsink);   /* before any group commits an alert */
+    c360_engine_set_outputs(engine, sink, whsink);
+    if (c360_engine_start(engine)) {
+        fprintf(stderr, "c360 serve: cannot start the writer thread\n");
+        goto out;
+    }
     if (c360_policy_init(&policy, &cfg, c360_store_secret(store), err, sizeof err)) {
         fprintf(stderr, "c360 serve: %s\n", err);
         goto out;
@@ -225,9 +228,7 @@ out:;
     int kafka_used = ksrc || sink;
     c360_kafka_source_free(ksrc);  /* before the engine stops: it waits for its writes */
     if (engine) c360_engine_stop(engine);
-    c360_sink_install(NULL);
     c360_sink_close(sink);         /* after the engine: the writer publishes until it stops */
-    c360_whsink_install(NULL);
     c360_whsink_close(whsink);
     if (kafka_used) c360_kafka_wait_destroyed();
     if (server) c360_server_free(server);

@@ -26,6 +26,8 @@ struct c360_engine {
     c360_metrics *m;
     c360_resolver res;
     c360_features *features;        /* may be NULL */
+    c360_sink *sink;                /* Kafka sink, may be NULL */
+    c360_whsink *whsink;            /* alert webhook, may be NULL */
     c360_suppress *suppressed;      /* identifiers of erased customers */
     c360_commit_cb on_commit;       /* live updates; may be NULL */
     void *on_commit_arg;
@@ -58,7 +60,7 @@ static void on_merge(void *arg, c360_profile *surv, const c360_profile *loser)
 {
     c360_engine *e = arg;
     if (e->features) c360_features_on_merge(e->features, surv, loser);
-    c360_sink_note_merge(surv->pid, loser->pid);
+    c360_sink_note_merge(e->sink, surv->pid, loser->pid);
 }
 
 static int init_resolver(c360_engine *e, const c360_id_rules *rules)
@@ -157,7 +159,7 @@ static int apply_one(c360_engine *e, c360_event *ev, int64_t now, int *dup, strb
     c360_consent_apply(e->txn, p, ev);
     if (e->features && (rc = c360_features_on_event(e->features, e->txn, p, ev, now)) != 0) return rc;
     dedup_mark(e, ev, now, p->pid);
-    c360_sink_note_event(p->pid, ev); /* published once the group is committed */
+    c360_sink_note_event(e->sink, p->pid, ev); /* published once the group is committed */
     return 0;
 }
 
@@ -214,8 +216,8 @@ void c360_engine_abort(c360_engine *e)
     c360_txn_clear(e->txn);
     c360_state_reset(e->st);
     c360_features_discard(e->features);
-    c360_sink_discard();
-    c360_whsink_discard();
+    c360_sink_discard(e->sink);
+    c360_whsink_discard(e->whsink);
     e->merge_day = INT64_MIN;         /* re-read the day's merge count */
     init_resolver(e, e->res.rules);   /* reload the sequence */
 }
@@ -229,14 +231,14 @@ int c360_engine_commit(c360_engine *e, int sync, char *err, size_t errlen)
     if (rc) {
         c360_state_reset(e->st);
         c360_features_discard(e->features);
-        c360_sink_discard();
-        c360_whsink_discard();
+        c360_sink_discard(e->sink);
+        c360_whsink_discard(e->whsink);
         e->merge_day = INT64_MIN;
         init_resolver(e, e->res.rules);
     } else {
         c360_state_trim(e->st);
-        c360_sink_committed(); /* only durable changes reach the Kafka sink */
-        c360_whsink_committed(); /* and the alert webhook */
+        c360_sink_committed(e->sink); /* only durable changes reach the Kafka sink */
+        c360_whsink_committed(e->whsink); /* and the alert webhook */
     }
     c360_hist_observe(&e->m->commit_latency, (c360_monotonic_ns() - t0) / 1000);
     c360_count(&e->m->commits, 1);
@@ -246,6 +248,13 @@ int c360_engine_commit(c360_engine *e, int sync, char *err, size_t errlen)
 size_t c360_engine_pending_bytes(c360_engine *e) { return c360_txn_bytes(e->txn); }
 
 void c360_engine_put(c360_engine *e, const void *k, size_t kl, const void *v, size_t vl) { c360_txn_put(e->txn, k, kl, v, vl); }
+
+void c360_engine_set_outputs(c360_engine *e, c360_sink *sink, c360_whsink *whsink)
+{
+    e->sink = sink;
+    e->whsink = whsink;
+    c360_features_set_outputs(e->features, sink, whsink);
+}
 
 void c360_engine_on_commit(c360_engine *e, c360_commit_cb cb, void *arg)
 {
@@ -463,7 +472,7 @@ static int erase_now(c360_engine *e, uint64_t pid, c360_erase_report *rep)
         return rc;
     }
     if (c360_engine_commit(e, 1, err, sizeof err)) return C360_EUNAVAIL;
-    c360_sink_tombstone(pid);
+    c360_sink_tombstone(e->sink, pid);
     /* the suppression entries are committed: only now do they take effect in memory */
     if (e->cfg->erasure_suppress) {
         c360_suppress_free(e->suppressed);

@@ -49,6 +49,11 @@ struct c360_features;
 /* `features` may be NULL (no computed features). */
 int c360_engine_open(c360_engine **out, c360_store *s, const c360_config *c, const c360_id_rules *rules,
                      struct c360_features *features, c360_metrics *m, char *err, size_t errlen);
+/* Where durable changes go besides the store (before c360_engine_start; either may be NULL):
+ * the Kafka sink and the alert webhook, also handed to the features layer. */
+struct c360_sink;
+struct c360_whsink;
+void c360_engine_set_outputs(c360_engine *e, struct c360_sink *sink, struct c360_whsink *whsink);
 int c360_engine_start(c360_engine *e);       /* starts the writer thread */
 int c360_engine_submit(c360_engine *e, c360_job *job);
 /* Starts a rebuild of every customer's features with the config file's definitions while the

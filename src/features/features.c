@@ -62,6 +62,13 @@ void c360_features_free(c360_features *f)
 
 int c360_features_enabled(const c360_features *f) { return f && f->set.enabled; }
 
+void c360_features_set_outputs(c360_features *f, struct c360_sink *sink, struct c360_whsink *whsink)
+{
+    if (!f) return;
+    f->sink = sink;
+    f->whsink = whsink;
+}
+
 const char *c360_features_alert_webhook(const c360_features *f, const char **secret)
 {
     if (secret) *secret = f ? f->set.webhook_secret : NULL;
@@ -113,14 +120,14 @@ int c360_features_on_event(c360_features *f, c360_txn *txn, c360_profile *p, con
         }
     }
     if (f->nsegs) segs_update(f, txn, p, &s, ev->ts, now);
-    if (!f->quiet && c360_sink_active()) { /* the feature values travel with the profile change */
+    if (!f->quiet && f->sink) { /* the feature values travel with the profile change */
         sb_reset(&f->tmp);
         sb_addc(&f->tmp, '{');
         int first = 1;
         for (int i = 0; builtins[i]; i++, first = 0) render_feature(f, p, &s, now, builtins[i], &f->tmp, first);
         for (int i = 0; i < f->set.ndefs; i++, first = 0) render_feature(f, p, &s, now, f->set.defs[i].name, &f->tmp, first);
         sb_addc(&f->tmp, '}');
-        c360_sink_note_features(p->pid, f->tmp.buf);
+        c360_sink_note_features(f->sink, p->pid, f->tmp.buf);
     }
     sb_reset(&f->tmp);
     fstate_encode(&s, &f->set, &f->tmp);
@@ -455,7 +462,7 @@ void c360_features_metrics(c360_features *f, strbuf *out)
             (unsigned long long)atomic_load(&f->m_alerts), (unsigned long long)atomic_load(&f->m_seg_enter),
             (unsigned long long)atomic_load(&f->m_seg_exit));
     uint64_t dl, fl, dr, q;
-    c360_whsink_counts(&dl, &fl, &dr, &q);
+    c360_whsink_counts(f->whsink, &dl, &fl, &dr, &q);
     sb_addf(out,
             "# HELP c360_alert_webhook_total Fraud alerts sent to fraud.webhook_url, by outcome.\n"
             "# TYPE c360_alert_webhook_total counter\n"

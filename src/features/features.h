@@ -32,6 +32,10 @@ void c360_features_on_merge(c360_features *f, c360_profile *surv, const c360_pro
 /* any thread: appends ,"features":{...} (and whatever else the layer shows) to a profile's JSON. */
 void c360_features_render(void *f, const c360_profile *p, strbuf *out);
 
+/* before the writer starts: the Kafka sink and the alert webhook (sources/), either NULL */
+struct c360_sink;
+struct c360_whsink;
+void c360_features_set_outputs(c360_features *f, struct c360_sink *sink, struct c360_whsink *whsink);
 /* 1 unless features.enabled is false (or C360_FEATURES=0) */
 int c360_features_enabled(const c360_features *f);
 /* any thread: GET .../recommendations as JSON (docs/FEATURES.md) */

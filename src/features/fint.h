@@ -186,6 +186,8 @@ struct c360_features {
     strbuf tmp;
     c360_json j;
     int quiet;                    /* replaying (rebuild): no notices, no alert records */
+    struct c360_sink *sink;       /* where notices go (NULL: nowhere) */
+    struct c360_whsink *whsink;
     pthread_rwlock_t set_lock;    /* readers vs. the swap of `set` at the end of a rebuild */
     pthread_mutex_t rb_mu;
     frebuild rb;

@@ -54,7 +54,7 @@ void fnotice_alert(c360_features *f, c360_txn *txn, uint64_t pid, const ford *o,
     sb_addf(&b, ",\"score\":%g,\"reasons\":", r.score);
     put_reasons(&b, r.reasons);
     sb_addf(&b, ",\"order_at\":\"%s\",\"raised_at\":\"%s\"}}", at, raised);
-    c360_sink_note(pid, b.buf);
+    c360_sink_note(f->sink, pid, b.buf);
 
     sb_reset(&b);
     /* alert_id: customer and order, stable across retries and restarts */
@@ -69,7 +69,7 @@ void fnotice_alert(c360_features *f, c360_txn *txn, uint64_t pid, const ford *o,
     sb_addf(&b, ",\"score\":%g,\"threshold\":%g,\"reasons\":", r.score, f->set.threshold);
     put_reasons(&b, r.reasons);
     sb_addf(&b, ",\"order_at\":\"%s\",\"raised_at\":\"%s\"}", at, raised);
-    c360_whsink_note(b.buf);
+    c360_whsink_note(f->whsink, b.buf);
     sb_release(&b);
 }
 
@@ -83,7 +83,7 @@ void fnotice_segment(c360_features *f, uint64_t pid, const char *segment, int en
     sb_adds(&b, "{\"segment\":");
     c360_json_put_cstr(&b, segment);
     sb_addf(&b, ",\"%s\":true,\"at\":\"%s\"}", entered ? "entered" : "exited", at);
-    c360_sink_note(pid, b.buf);
+    c360_sink_note(f->sink, pid, b.buf);
     sb_release(&b);
 }
 

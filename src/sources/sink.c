@@ -41,8 +41,6 @@ struct c360_sink {
     int nslots;
 };
 
-static _Atomic(c360_sink *) installed;
-
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
 {
     (void)rk;
@@ -110,9 +108,8 @@ static void note_release(note *n)
     sb_release(&n->changes);
 }
 
-void c360_sink_discard(void)
+void c360_sink_discard(c360_sink *s)
 {
-    c360_sink *s = atomic_load(&installed);
     if (!s || !s->nnotes) return;
     for (int i = 0; i < s->nnotes; i++) note_release(&s->notes[i]);
     s->nnotes = 0;
@@ -122,7 +119,6 @@ void c360_sink_discard(void)
 void c360_sink_close(c360_sink *s)
 {
     if (!s) return;
-    if (atomic_load(&installed) == s) atomic_store(&installed, NULL);
     atomic_store(&s->stop, 1);
     pthread_join(s->poller, NULL);
     if (rd_kafka_flush(s->rk, 10000)) LOG_WARN("kafka sink: messages left undelivered at shutdown", "\"queued\":%d", rd_kafka_outq_len(s->rk));
@@ -133,8 +129,6 @@ void c360_sink_close(c360_sink *s)
     rd_kafka_destroy(s->rk);
     free(s);
 }
-
-void c360_sink_install(c360_sink *s) { atomic_store(&installed, s); }
 
 static int produce(c360_sink *s, const char *key, const char *val, size_t len)
 {
@@ -154,15 +148,13 @@ static int produce(c360_sink *s, const char *key, const char *val, size_t len)
     }
 }
 
-int c360_sink_publish(const char *key, const char *json, size_t len)
+int c360_sink_publish(c360_sink *s, const char *key, const char *json, size_t len)
 {
-    c360_sink *s = atomic_load(&installed);
     return s ? produce(s, key, json, len) : -1;
 }
 
-int c360_sink_tombstone(uint64_t pid)
+int c360_sink_tombstone(c360_sink *s, uint64_t pid)
 {
-    c360_sink *s = atomic_load(&installed);
     if (!s) return -1;
     char id[20];
     c360_profile_id_str(pid, id);
@@ -204,9 +196,8 @@ static note *get_note(c360_sink *s, uint64_t pid)
     return n;
 }
 
-void c360_sink_note_event(uint64_t pid, const c360_event *ev)
+void c360_sink_note_event(c360_sink *s, uint64_t pid, const c360_event *ev)
 {
-    c360_sink *s = atomic_load(&installed);
     if (!s) return;
     note *n = get_note(s, pid);
     n->events++;
@@ -223,9 +214,8 @@ void c360_sink_note_event(uint64_t pid, const c360_event *ev)
     }
 }
 
-void c360_sink_note_merge(uint64_t survivor, uint64_t loser)
+void c360_sink_note_merge(c360_sink *s, uint64_t survivor, uint64_t loser)
 {
-    c360_sink *s = atomic_load(&installed);
     if (!s) return;
     note *n = get_note(s, survivor);
     char id[20];
@@ -235,29 +225,24 @@ void c360_sink_note_merge(uint64_t survivor, uint64_t loser)
     get_note(s, loser)->gone = 1;   /* n may have moved: not used after this */
 }
 
-void c360_sink_note(uint64_t pid, const char *json_object)
+void c360_sink_note(c360_sink *s, uint64_t pid, const char *json_object)
 {
-    c360_sink *s = atomic_load(&installed);
     if (!s) return;
     note *n = get_note(s, pid);
     if (n->changes.len) sb_addc(&n->changes, ',');
     sb_adds(&n->changes, json_object);
 }
 
-int c360_sink_active(void) { return atomic_load(&installed) != NULL; }
-
-void c360_sink_note_features(uint64_t pid, const char *json_object)
+void c360_sink_note_features(c360_sink *s, uint64_t pid, const char *json_object)
 {
-    c360_sink *s = atomic_load(&installed);
     if (!s) return;
     note *n = get_note(s, pid);
     free(n->features);
     n->features = xstrdup(json_object);
 }
 
-void c360_sink_committed(void)
+void c360_sink_committed(c360_sink *s)
 {
-    c360_sink *s = atomic_load(&installed);
     if (!s || !s->nnotes) return;
     char at[40], ts[40], id[20];
     c360_time_format(c360_now_ms(), at);
@@ -292,5 +277,5 @@ void c360_sink_committed(void)
             produce(s, id, v.buf, v.len);
         }
     sb_release(&v);
-    c360_sink_discard();
+    c360_sink_discard(s);
 }

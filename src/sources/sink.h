@@ -2,8 +2,8 @@
  * by the canonical customer id ("c-%016x"), through an idempotent producer
  * (enable.idempotence=true), so that downstream systems can follow the single view.
  *
- * One sink per process, installed by `c360 serve` (c360_sink_install); every function below is
- * a cheap no-op while none is installed (c360 load, unit tests).
+ * `c360 serve` opens it and hands it to the engine (c360_engine_set_outputs), which hands it to
+ * the features layer; every function below is a cheap no-op on a NULL sink (c360 load, tests).
  *
  * Change collection runs on the engine's writer thread: while a group is applied the engine
  * notes what happened to which customer (c360_sink_note_*); the notes are coalesced per
@@ -31,25 +31,22 @@ typedef struct c360_sink c360_sink;
 
 /* Opens the producer if kafka.sink_topic and kafka.brokers are set (else *out = NULL, 0). */
 int c360_sink_open(c360_sink **out, const c360_config *c, c360_metrics *m, char *err, size_t errlen);
-/* Waits (bounded) for queued messages to be delivered, then destroys the producer. */
+/* Waits (bounded) for queued messages to be delivered, then destroys the producer. Close it
+ * after the engine has stopped: the writer publishes until then. */
 void c360_sink_close(c360_sink *s);
-/* Makes s the process's sink (NULL: none). Install before the engine starts writing. */
-void c360_sink_install(c360_sink *s);
 
-/* Any thread. key is the message key, json the value (NULL: a tombstone). 0, or -1 when no
- * sink is installed or the producer refused the message. */
-int c360_sink_publish(const char *key, const char *json, size_t len);
-int c360_sink_tombstone(uint64_t pid);
+/* Any thread. key is the message key, json the value (NULL: a tombstone). 0, or -1 when s is
+ * NULL or the producer refused the message. */
+int c360_sink_publish(c360_sink *s, const char *key, const char *json, size_t len);
+int c360_sink_tombstone(c360_sink *s, uint64_t pid);
 
 /* Writer thread only. */
-void c360_sink_note_event(uint64_t pid, const c360_event *ev);
-void c360_sink_note_merge(uint64_t survivor, uint64_t loser);
-void c360_sink_note(uint64_t pid, const char *json_object); /* features: e.g. {"segment":"vip","entered":true} */
+void c360_sink_note_event(c360_sink *s, uint64_t pid, const c360_event *ev);
+void c360_sink_note_merge(c360_sink *s, uint64_t survivor, uint64_t loser);
+void c360_sink_note(c360_sink *s, uint64_t pid, const char *json_object); /* e.g. {"segment":"vip","entered":true} */
 /* features: the customer's feature values after the event just applied (last one wins) */
-void c360_sink_note_features(uint64_t pid, const char *json_object);
-/* any thread: 1 while a sink is installed (lets the writer skip work nobody reads) */
-int c360_sink_active(void);
-void c360_sink_committed(void);
-void c360_sink_discard(void);
+void c360_sink_note_features(c360_sink *s, uint64_t pid, const char *json_object);
+void c360_sink_committed(c360_sink *s);
+void c360_sink_discard(c360_sink *s);
 
 #endif

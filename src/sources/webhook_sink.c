@@ -31,8 +31,6 @@ struct c360_whsink {
     _Atomic uint64_t delivered, failed, dropped;
 };
 
-static _Atomic(c360_whsink *) installed;
-
 static size_t discard_body(char *p, size_t size, size_t n, void *arg)
 {
     (void)p;
@@ -150,7 +148,6 @@ int c360_whsink_open(c360_whsink **out, const char *url, const char *secret, cha
 void c360_whsink_close(c360_whsink *w)
 {
     if (!w) return;
-    if (atomic_load(&installed) == w) atomic_store(&installed, NULL);
     pthread_mutex_lock(&w->mu);
     w->stop = 1;
     pthread_cond_broadcast(&w->cv);
@@ -166,27 +163,22 @@ void c360_whsink_close(c360_whsink *w)
     free(w);
 }
 
-void c360_whsink_install(c360_whsink *w) { atomic_store(&installed, w); }
-
-void c360_whsink_note(const char *json)
+void c360_whsink_note(c360_whsink *w, const char *json)
 {
-    c360_whsink *w = atomic_load(&installed);
     if (!w) return;
     if (w->npending == w->cap) w->pending = xrealloc(w->pending, sizeof *w->pending * (size_t)(w->cap = w->cap ? w->cap * 2 : 16));
     w->pending[w->npending++] = xstrdup(json);
 }
 
-void c360_whsink_discard(void)
+void c360_whsink_discard(c360_whsink *w)
 {
-    c360_whsink *w = atomic_load(&installed);
     if (!w) return;
     for (int i = 0; i < w->npending; i++) free(w->pending[i]);
     w->npending = 0;
 }
 
-void c360_whsink_committed(void)
+void c360_whsink_committed(c360_whsink *w)
 {
-    c360_whsink *w = atomic_load(&installed);
     if (!w || !w->npending) return;
     pthread_mutex_lock(&w->mu);
     for (int i = 0; i < w->npending; i++) {
@@ -204,9 +196,8 @@ void c360_whsink_committed(void)
     pthread_mutex_unlock(&w->mu);
 }
 
-void c360_whsink_counts(uint64_t *delivered, uint64_t *failed, uint64_t *dropped, uint64_t *queued)
+void c360_whsink_counts(c360_whsink *w, uint64_t *delivered, uint64_t *failed, uint64_t *dropped, uint64_t *queued)
 {
-    c360_whsink *w = atomic_load(&installed);
     *delivered = *failed = *dropped = *queued = 0;
     if (!w) return;
     *delivered = atomic_load(&w->delivered);

@@ -2,8 +2,8 @@
  * after the group that raised them is durable, so a receiver never hears of an alert that a
  * crash could take back.
  *
- * Like the Kafka sink (sink.h) it is one per process, installed by `c360 serve`; every function
- * is a cheap no-op while none is installed. Notes taken on the writer thread while a group is
+ * Like the Kafka sink (sink.h) `c360 serve` opens it and hands it to the engine; every function
+ * is a cheap no-op on a NULL one. Notes taken on the writer thread while a group is
  * applied (c360_whsink_note) are handed to the delivery thread by c360_whsink_committed, or
  * forgotten by c360_whsink_discard when the group is abandoned.
  *
@@ -23,16 +23,16 @@ typedef struct c360_whsink c360_whsink;
 
 /* url must be http:// or https://; secret may be NULL or empty (no signature). 0 or -1 with err. */
 int c360_whsink_open(c360_whsink **out, const char *url, const char *secret, char *err, size_t errlen);
-/* Stops the thread after a bounded attempt (5 s) to deliver what is queued. */
+/* Stops the thread after one attempt (5 s at most each) for every alert still queued. Close it
+ * after the engine has stopped. */
 void c360_whsink_close(c360_whsink *w);
-void c360_whsink_install(c360_whsink *w);
 
 /* Writer thread only. */
-void c360_whsink_note(const char *json);
-void c360_whsink_committed(void);
-void c360_whsink_discard(void);
+void c360_whsink_note(c360_whsink *w, const char *json);
+void c360_whsink_committed(c360_whsink *w);
+void c360_whsink_discard(c360_whsink *w);
 
-/* Any thread: counters for /metrics (all 0 when none is installed). */
-void c360_whsink_counts(uint64_t *delivered, uint64_t *failed, uint64_t *dropped, uint64_t *queued);
+/* Any thread: counters for /metrics (all 0 for NULL). */
+void c360_whsink_counts(c360_whsink *w, uint64_t *delivered, uint64_t *failed, uint64_t *dropped, uint64_t *queued);
 
 #endif
