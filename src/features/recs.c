@@ -12,8 +12,7 @@
  *                 interest nor (recommendations.exclude_last_order) in the last order.
  *   order       = score desc, product_id asc; then popular products (popular desc, product_id
  *                 asc) fill up to `limit`, with the same exclusions.
- * The writer keeps the counters it has touched in memory (fcache) because a transaction is
- * write-only: it cannot read back what it has not committed yet. */
+ * The writer adds to the counters without reading them (RocksDB merges, see fcache below). */
 #include "features/fint.h"
 #include "store/keys.h"
 
@@ -26,54 +25,99 @@
 #define FK 'F'
 #define RECS_MAX_PAIR_ITEMS 50
 
-/* ---- the writer's cache: key bytes -> int64 (uthash) ---- */
-/* Counters are bumped in memory and written to the transaction once per commit (fcache_flush),
- * not once per bump: an order of n products bumps n*(n-1) pair counters. After a flush every
- * entry is clean; past FCACHE_MAX entries they are all dropped (re-read from the store when
- * needed), and an abandoned group drops them too (fcache_discard), so memory is bounded and
- * never ahead of what is durable. */
-#define FCACHE_MAX 1000000
-typedef struct fent { UT_hash_handle hh; int64_t v; int dirty; size_t kl; char k[]; } fent;
-struct fcache { fent *head; strbuf dirty; /* length-prefixed keys of dirty entries */ };
+/* ---- the writer's counter deltas (uthash) ---- */
+/* Counters are bumped in memory and written once per commit (fcache_flush), not once per bump:
+ * an order of n products bumps n*(n-1) pair counters. Within a group products are interned to
+ * small ids, so a pair is one 64-bit key (no string built or hashed per bump); the store keys
+ * are formatted once per distinct pair at the flush. They are written as additions
+ * (c360_txn_add_u64, a RocksDB merge), so the writer never reads a counter: the tables hold only
+ * what the current group added, and are emptied at every flush or abandoned group. */
+typedef struct fprod { UT_hash_handle hh; uint32_t id; int64_t orders; char name[]; } fprod;
+typedef struct fpair { UT_hash_handle hh; uint64_t ab; int64_t n; } fpair;
+typedef struct fent { UT_hash_handle hh; int64_t v; size_t kl; char k[]; } fent;
+#define PAIR_CHUNK 4096
+/* cat: the event time of each catalogue entry the writer has seen (last write wins by event
+ * time), read from the store on first use, at most CAT_MAX */
+struct fcache {
+    fprod *prods;                 /* by name */
+    fprod **byid;
+    uint32_t nprod, capid;
+    fpair *pairs;                 /* by (id a << 32 | id b) */
+    fpair **chunks;               /* the pair entries, PAIR_CHUNK at a time (stable addresses) */
+    size_t npairs, nchunks;
+    fent *cat;
+};
+#define CAT_MAX 1000000
 
 fcache *fcache_new(void) { return xcalloc(1, sizeof(fcache)); }
 
-static void fcache_clear(fcache *c)
+static void clear_group(fcache *c)
+{
+    HASH_CLEAR(hh, c->pairs);
+    for (size_t i = 0; i < c->nchunks; i++) free(c->chunks[i]);
+    free(c->chunks);
+    c->chunks = NULL;
+    c->npairs = c->nchunks = 0;
+    HASH_CLEAR(hh, c->prods);
+    for (uint32_t i = 0; i < c->nprod; i++) free(c->byid[i]);
+    c->nprod = 0;
+}
+
+static void clear_cat(fcache *c)
 {
     fent *e, *tmp;
-    HASH_ITER(hh, c->head, e, tmp) {
-        HASH_DEL(c->head, e);
+    HASH_ITER(hh, c->cat, e, tmp) {
+        HASH_DEL(c->cat, e);
         free(e);
     }
-    sb_reset(&c->dirty);
 }
 
 void fcache_discard(fcache *c)
 {
-    if (c) fcache_clear(c);
+    if (!c) return;
+    clear_group(c);
+    clear_cat(c);
 }
 
 void fcache_free(fcache *c)
 {
     if (!c) return;
-    fcache_clear(c);
-    sb_release(&c->dirty);
+    fcache_discard(c);
+    free(c->byid);
     free(c);
 }
 
-/* the entry for k, loaded from the store on first use (value = u64 big-endian prefix) */
-static fent *cache_get(c360_features *f, const char *k, size_t kl)
+static uint32_t intern(fcache *c, const char *name, size_t n)
 {
-    fcache *c = f->cache;
-    fent *e;
-    HASH_FIND(hh, c->head, k, kl, e);
-    if (e) return e;
-    e = xcalloc(1, sizeof *e + kl);
-    memcpy(e->k, k, kl);
-    e->kl = kl;
-    if (c360_store_get(f->store, k, kl, &f->tmp) == 1 && f->tmp.len >= 8) e->v = (int64_t)c360_get_u64be((unsigned char *)f->tmp.buf);
-    HASH_ADD_KEYPTR(hh, c->head, e->k, e->kl, e);
-    return e;
+    fprod *p;
+    HASH_FIND(hh, c->prods, name, n, p);
+    if (p) return p->id;
+    p = xcalloc(1, sizeof *p + n + 1);
+    memcpy(p->name, name, n);
+    p->id = c->nprod;
+    if (c->nprod == c->capid) c->byid = xrealloc(c->byid, sizeof *c->byid * (c->capid = c->capid ? c->capid * 2 : 256));
+    c->byid[c->nprod++] = p;
+    HASH_ADD_KEYPTR(hh, c->prods, p->name, n, p);
+    return p->id;
+}
+
+static void bump_pair(fcache *c, uint32_t a, uint32_t b)
+{
+    uint64_t ab = (uint64_t)a << 32 | b;
+    fpair *e;
+    HASH_FIND(hh, c->pairs, &ab, sizeof ab, e);
+    if (!e) {
+        if (c->npairs == c->nchunks * PAIR_CHUNK) {
+            c->chunks = xrealloc(c->chunks, sizeof *c->chunks * (c->nchunks + 1));
+            c->chunks[c->nchunks++] = xmalloc(sizeof(fpair) * PAIR_CHUNK);
+        }
+        e = &c->chunks[c->npairs / PAIR_CHUNK][c->npairs % PAIR_CHUNK];
+        c->npairs++;
+        memset(e, 0, sizeof *e);
+        e->ab = ab;
+        HASH_ADD(hh, c->pairs, ab, sizeof ab, e);
+    }
+    e->n++;
 }
 
 static void key2(strbuf *k, char sub, const char *a, const char *b)
@@ -88,40 +132,29 @@ static void key2(strbuf *k, char sub, const char *a, const char *b)
     }
 }
 
-static void bump(c360_features *f, c360_txn *txn, strbuf *k)
-{
-    fent *e = cache_get(f, k->buf, k->len);
-    e->v++;
-    if (!e->dirty) {
-        e->dirty = 1;
-        c360_put_bytes(&f->cache->dirty, k->buf, k->len);
-    }
-}
-
 void fcache_flush(fcache *c, c360_txn *txn)
 {
-    c360_cursor cur;
-    c360_cursor_init(&cur, c->dirty.buf, c->dirty.len);
-    while (cur.p < cur.end && !cur.err) {
-        size_t kl;
-        const char *k = c360_get_bytes(&cur, &kl);
-        fent *e;
-        HASH_FIND(hh, c->head, k, kl, e);
-        if (!e || !e->dirty) continue;
-        unsigned char v[8];
-        c360_put_u64be(v, (uint64_t)e->v);
-        c360_txn_put(txn, k, kl, v, 8);
-        e->dirty = 0;
+    strbuf k = STRBUF_INIT;
+    for (fpair *e = c->pairs; e; e = e->hh.next) {
+        key2(&k, 'c', c->byid[e->ab >> 32]->name, c->byid[(uint32_t)e->ab]->name);
+        c360_txn_add_u64(txn, k.buf, k.len, e->n);
     }
-    sb_reset(&c->dirty);
-    if (HASH_COUNT(c->head) > FCACHE_MAX) fcache_clear(c); /* all clean: bulk eviction */
+    for (uint32_t i = 0; i < c->nprod; i++) {
+        if (!c->byid[i]->orders) continue;
+        key2(&k, 'p', c->byid[i]->name, NULL);
+        c360_txn_add_u64(txn, k.buf, k.len, c->byid[i]->orders);
+    }
+    sb_release(&k);
+    clear_group(c);
+    if (HASH_COUNT(c->cat) > CAT_MAX) clear_cat(c);
 }
 
 void recs_on_order(c360_features *f, c360_txn *txn, int64_t ts, const c360_json *j, int props)
 {
     int pt = c360_json_get(j, props, "products");
     if (pt < 0 || j->tok[pt].type != CJ_ARRAY) return;
-    char **prods = NULL;
+    fcache *c = f->cache;
+    uint32_t *ids = NULL;
     int np = 0;
     strbuf k = STRBUF_INIT;
     for (int it = pt + 1, n = 0; n < j->tok[pt].size; n++, it = c360_json_skip(j, it)) {
@@ -137,27 +170,23 @@ void recs_on_order(c360_features *f, c360_txn *txn, int64_t ts, const c360_json 
             sb_add(&k, r, rn);
         }
         if (!k.len || memchr(k.buf, 0, k.len)) continue;
+        uint32_t id = intern(c, k.buf, k.len);
         int dup = 0;
-        for (int q = 0; q < np && !dup; q++) dup = !strcmp(prods[q], k.buf);
+        for (int q = 0; q < np && !dup; q++) dup = ids[q] == id;
         if (dup) continue;
-        prods = xrealloc(prods, sizeof *prods * (size_t)(np + 1));
-        prods[np++] = xstrdup(k.buf);
+        ids = xrealloc(ids, sizeof *ids * (size_t)(np + 1));
+        ids[np++] = id;
     }
     /* pairs only among the first RECS_MAX_PAIR_ITEMS distinct products of an order: a 500-line
      * wholesale order would otherwise bump 250,000 counters and say little about taste */
     int npair = np < RECS_MAX_PAIR_ITEMS ? np : RECS_MAX_PAIR_ITEMS;
     for (int a = 0; a < np; a++) {
-        key2(&k, 'p', prods[a], NULL);
-        bump(f, txn, &k);
+        c->byid[ids[a]]->orders++;
         if (a >= npair) continue;
-        for (int b = 0; b < npair; b++) {
-            if (a == b) continue;
-            key2(&k, 'c', prods[a], prods[b]);
-            bump(f, txn, &k);
-        }
+        for (int b = 0; b < npair; b++)
+            if (a != b) bump_pair(c, ids[a], ids[b]);
     }
-    for (int a = 0; a < np; a++) free(prods[a]);
-    free(prods);
+    free(ids);
     sb_release(&k);
 }
 
@@ -175,7 +204,16 @@ void recs_catalog(c360_features *f, c360_txn *txn, const c360_json *j, int obj, 
     }
     if (pid.len && !memchr(pid.buf, 0, pid.len)) {
         key2(&k, 'n', pid.buf, NULL);
-        fent *e = cache_get(f, k.buf, k.len);
+        fent *e;
+        HASH_FIND(hh, f->cache->cat, k.buf, k.len, e);
+        if (!e) {
+            e = xcalloc(1, sizeof *e + k.len);
+            memcpy(e->k, k.buf, k.len);
+            e->kl = k.len;
+            HASH_ADD_KEYPTR(hh, f->cache->cat, e->k, e->kl, e);
+            if (c360_store_get(f->store, k.buf, k.len, &f->tmp) == 1 && f->tmp.len >= 8)
+                e->v = (int64_t)c360_get_u64be((unsigned char *)f->tmp.buf);
+        }
         /* last write wins by event time; the cached value is the stored entry's time */
         int64_t have = e->v ? e->v - (int64_t)C360_TS_BIAS : INT64_MIN;
         if (!e->v || ts >= have) {

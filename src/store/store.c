@@ -42,7 +42,7 @@ struct c360_store {
 /* Operations are buffered and written in key order at commit: RocksDB's memtable skiplist
  * inserts neighbouring keys much faster (it reuses the insert position), and a commit of a group
  * touches keys all over the key space. Same-key operations keep their order (stable sort). */
-typedef struct { uint32_t koff, klen, voff, vlen; uint32_t seq; int del; } txn_op;
+typedef struct { uint32_t koff, klen, voff, vlen; uint32_t seq; int del; /* 1 delete, 2 range, 3 add */ } txn_op;
 
 struct c360_txn {
     c360_store *s;
@@ -88,6 +88,52 @@ struct c360_iter {
     char *lo, *hi;
     size_t lol, hil;
 };
+
+/* ---- merge operator: 64-bit counters added without a read (c360_txn_add_u64) ---- */
+
+static int64_t be64(const char *p) { return (int64_t)c360_get_u64be((const unsigned char *)p); }
+
+static char *sum_result(int64_t v, unsigned char *success, size_t *len)
+{
+    char *out = malloc(8);
+    if (!out) {
+        *success = 0;
+        return NULL;
+    }
+    c360_put_u64be((unsigned char *)out, (uint64_t)v);
+    *success = 1;
+    *len = 8;
+    return out;
+}
+
+static char *mo_full(void *state, const char *key, size_t kl, const char *ev, size_t evl, const char *const *ops,
+                     const size_t *opl, int nops, unsigned char *success, size_t *len)
+{
+    (void)state; (void)key; (void)kl;
+    int64_t v = ev && evl >= 8 ? be64(ev) : 0;
+    for (int i = 0; i < nops; i++)
+        if (opl[i] == 8) v += be64(ops[i]);
+    return sum_result(v, success, len);
+}
+
+static char *mo_partial(void *state, const char *key, size_t kl, const char *const *ops, const size_t *opl, int nops,
+                        unsigned char *success, size_t *len)
+{
+    (void)state; (void)key; (void)kl;
+    int64_t v = 0;
+    for (int i = 0; i < nops; i++)
+        if (opl[i] == 8) v += be64(ops[i]);
+    return sum_result(v, success, len);
+}
+
+static void mo_delete(void *state, const char *v, size_t n)
+{
+    (void)state; (void)n;
+    free((void *)v);
+}
+
+static void mo_destroy(void *state) { (void)state; }
+static const char *mo_name(void *state) { (void)state; return "c360.add_u64be"; }
 
 /* ---- compaction filter: expiry of dedup entries and of events past retention ---- */
 
@@ -186,6 +232,8 @@ int c360_store_open(c360_store **out, const char *dir, const c360_store_opts *o,
     rocksdb_options_set_block_based_table_factory(s->opts, s->topts);
     s->cfilter = rocksdb_compactionfilter_create(s, cf_destroy, cf_filter, cf_name);
     rocksdb_options_set_compaction_filter(s->opts, s->cfilter);
+    /* owned by the options from here on */
+    rocksdb_options_set_merge_operator(s->opts, rocksdb_mergeoperator_create(NULL, mo_destroy, mo_full, mo_partial, mo_delete, mo_name));
 
     char *e = NULL;
     s->db = o->read_only ? rocksdb_open_for_read_only(s->opts, dir, 0, &e) : rocksdb_open(s->opts, dir, &e);
@@ -452,6 +500,12 @@ void c360_txn_free(c360_txn *t)
 void c360_txn_put(c360_txn *t, const void *k, size_t kl, const void *v, size_t vl) { txn_add(t, k, kl, v, vl, 0); }
 void c360_txn_del(c360_txn *t, const void *k, size_t kl) { txn_add(t, k, kl, NULL, 0, 1); }
 void c360_txn_del_range(c360_txn *t, const void *lo, size_t lol, const void *hi, size_t hil) { txn_add(t, lo, lol, hi, hil, 2); }
+void c360_txn_add_u64(c360_txn *t, const void *k, size_t kl, int64_t delta)
+{
+    unsigned char v[8];
+    c360_put_u64be(v, (uint64_t)delta);
+    txn_add(t, k, kl, v, 8, 3);
+}
 int c360_txn_count(c360_txn *t) { return (int)t->nops; }
 size_t c360_txn_bytes(c360_txn *t) { return t->arena.len; }
 
@@ -483,11 +537,12 @@ int c360_txn_commit(c360_txn *t, int sync, char *err, size_t errlen)
         qsort(t->ops, t->nops, sizeof *t->ops, op_cmp);
         for (size_t i = 0; i < t->nops; i++) {
             const txn_op *o = &t->ops[i];
-            /* only the last operation on a key matters (range deletes always apply) */
-            if (o->del != 2 && i + 1 < t->nops && o->klen == t->ops[i + 1].klen &&
+            /* only the last operation on a key matters (range deletes and additions always apply) */
+            if (o->del != 2 && o->del != 3 && i + 1 < t->nops && t->ops[i + 1].del != 3 && o->klen == t->ops[i + 1].klen &&
                 !memcmp(t->arena.buf + o->koff, t->arena.buf + t->ops[i + 1].koff, o->klen))
                 continue;
-            if (o->del == 2) rocksdb_writebatch_delete_range(t->wb, t->arena.buf + o->koff, o->klen, t->arena.buf + o->voff, o->vlen);
+            if (o->del == 3) rocksdb_writebatch_merge(t->wb, t->arena.buf + o->koff, o->klen, t->arena.buf + o->voff, o->vlen);
+            else if (o->del == 2) rocksdb_writebatch_delete_range(t->wb, t->arena.buf + o->koff, o->klen, t->arena.buf + o->voff, o->vlen);
             else if (o->del) rocksdb_writebatch_delete(t->wb, t->arena.buf + o->koff, o->klen);
             else rocksdb_writebatch_put(t->wb, t->arena.buf + o->koff, o->klen, t->arena.buf + o->voff, o->vlen);
         }

@@ -61,6 +61,9 @@ void c360_txn_del(c360_txn *t, const void *k, size_t kl);
 /* Deletes [lo, hi). Operations are applied in key order at commit, so a caller must not put keys
  * inside the range earlier in the same transaction (the engine commits its group first). */
 void c360_txn_del_range(c360_txn *t, const void *lo, size_t lol, const void *hi, size_t hil);
+/* Adds delta to the 8-byte big-endian counter at k (absent = 0) without reading it: a RocksDB
+ * merge, resolved by reads and compactions. Only for keys written this way. */
+void c360_txn_add_u64(c360_txn *t, const void *k, size_t kl, int64_t delta);
 int c360_txn_count(c360_txn *t);
 size_t c360_txn_bytes(c360_txn *t);
 void c360_txn_clear(c360_txn *t);
