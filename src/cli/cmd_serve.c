@@ -12,6 +12,7 @@
 #include "serving/http.h"
 #include "sources/kafka_conf.h"
 #include "sources/kafka_source.h"
+#include "sources/pg_replication.h"
 #include "sources/sink.h"
 #include "sources/webhook_sink.h"
 #include "store/store.h"
@@ -102,15 +103,16 @@ static void sweep_at_start(maint *m)
 
 static const char usage[] =
     "usage: c360 serve [--config FILE] [--listen HOST:PORT] [--data-dir DIR] [--write-key KEY] [--admin-key KEY]\n"
-    "                  [--kafka BROKERS --kafka-topics T1,T2]\n\n"
+    "                  [--kafka BROKERS --kafka-topics T1,T2] [--postgres CONNINFO]\n\n"
     "Runs the HTTP server on the embedded store. Keys may also come from C360_WRITE_KEY and C360_ADMIN_KEY.\n"
     "Send keys as HTTP Basic auth (user name = key) or 'Authorization: Bearer KEY'.\n";
 
 int c360_cmd_serve(int argc, char **argv)
 {
     c360_config cfg;
-    for (int i = 1; i < argc; i++) /* quick start: --kafka BROKERS is kafka.brokers */
+    for (int i = 1; i < argc; i++) /* quick start: --kafka BROKERS, --postgres CONNINFO */
         if (!strcmp(argv[i], "--kafka")) argv[i] = "--kafka-brokers";
+        else if (!strcmp(argv[i], "--postgres")) argv[i] = "--postgres-conninfo";
     int r = c360_cli_config(&cfg, &argc, argv, usage);
     if (r) {
         c360_config_release(&cfg);
@@ -152,6 +154,7 @@ int c360_cmd_serve(int argc, char **argv)
     c360_sink *sink = NULL;
     c360_whsink *whsink = NULL;
     c360_kafka_source *ksrc = NULL;
+    c360_pg_source *pgsrc = NULL;
     c360_metrics *metrics = xcalloc(1, sizeof *metrics);
     c360_store_opts so = {.block_cache_bytes = cfg.block_cache_bytes, .partitions = cfg.partitions,
                           .dedup_window_ms = cfg.dedup_window_ms, .retention_ms = cfg.retention_ms};
@@ -192,6 +195,11 @@ int c360_cmd_serve(int argc, char **argv)
         fprintf(stderr, "c360 serve: %s\n", err);
         goto out;
     }
+    c360_pg_deps pdeps = {.cfg = &cfg, .store = store, .engine = engine, .metrics = metrics, .rules = &rules};
+    if (c360_pg_source_open(&pgsrc, &pdeps, err, sizeof err)) {
+        fprintf(stderr, "c360 serve: %s\n", err);
+        goto out;
+    }
     maint mt = {.engine = engine, .audit = audit, .inactive_ms = cfg.inactive_erase_ms};
     pthread_mutex_init(&mt.mu, NULL);
     pthread_cond_init(&mt.cv, NULL);
@@ -207,6 +215,11 @@ int c360_cmd_serve(int argc, char **argv)
         c360_server_stop(server);
         goto out;
     }
+    if (pgsrc && c360_pg_source_start(pgsrc)) {
+        fprintf(stderr, "c360 serve: cannot start the PostgreSQL source\n");
+        c360_server_stop(server);
+        goto out;
+    }
     int mt_started = cfg.inactive_erase_ms > 0 && pthread_create(&mt.th, NULL, maint_main, &mt) == 0;
     LOG_INFO("ready", "\"url\":\"http://%s/\",\"data_dir\":\"%s\"", cfg.listen, cfg.data_dir);
     int sig = 0;
@@ -214,6 +227,7 @@ int c360_cmd_serve(int argc, char **argv)
     LOG_INFO("draining", "\"signal\":%d", sig);
     c360_server_stop(server);
     c360_kafka_source_stop(ksrc);
+    c360_pg_source_stop(pgsrc);
     if (mt_started) {
         pthread_mutex_lock(&mt.mu);
         mt.stop = 1;
@@ -227,6 +241,7 @@ int c360_cmd_serve(int argc, char **argv)
 out:;
     int kafka_used = ksrc || sink;
     c360_kafka_source_free(ksrc);  /* before the engine stops: it waits for its writes */
+    c360_pg_source_free(pgsrc);    /* likewise */
     if (engine) c360_engine_stop(engine);
     c360_sink_close(sink);         /* after the engine: the writer publishes until it stops */
     c360_whsink_close(whsink);

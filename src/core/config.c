@@ -68,6 +68,16 @@ static const opt_def opts[] = {
      "librdkafka settings passed through to consumer and producers (security.protocol, sasl.*, ssl.*)"},
     {"kafka.cdc_delete", T_STR, OFF(kafka_cdc_delete), "clear",
      "a CDC delete of a customers row: clear (null the row's traits) or erase (erase the customer)"},
+    {"postgres.conninfo", T_STR, OFF(postgres_conninfo), "",
+     "libpq connection string of a PostgreSQL database; set = stream postgres.tables by logical replication (also --postgres)"},
+    {"postgres.slot", T_STR, OFF(postgres_slot), "c360",
+     "logical replication slot (pgoutput), created if missing; lowercase letters, digits and _"},
+    {"postgres.publication", T_STR, OFF(postgres_publication), "c360",
+     "publication to subscribe to (CREATE PUBLICATION ... FOR TABLE ...); lowercase letters, digits and _"},
+    {"postgres.tables", T_MAP, OFF(postgres_tables), "customers=customers,orders=orders",
+     "table ([schema.]name) -> customers, orders, or customers:MAPPING / orders:MAPPING (docs/SOURCES.md)"},
+    {"postgres.cdc_delete", T_STR, OFF(postgres_cdc_delete), "clear",
+     "a delete of a customers row: clear (null the row's traits) or erase (erase the customer)"},
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 

@@ -45,6 +45,11 @@ typedef struct c360_config {
     char *kafka_sink_topic;
     char *kafka_properties;    /* librdkafka settings passed through: "k=v,k=v" */
     char *kafka_cdc_delete;    /* "clear" or "erase" */
+    char *postgres_conninfo;   /* PostgreSQL source (sources/pg_replication.c): libpq conninfo */
+    char *postgres_slot;       /* logical replication slot (created if missing) */
+    char *postgres_publication;
+    char *postgres_tables;     /* "table=customers|orders[:MAPPING],..." */
+    char *postgres_cdc_delete; /* "clear" or "erase" */
 } c360_config;
 
 void c360_config_defaults(c360_config *c);

@@ -83,6 +83,27 @@ void c360_metrics_render(c360_metrics *m, c360_store *s, strbuf *o)
                "c360_sink_published_total %llu\n", (unsigned long long)atomic_load(&m->sink_published));
     sb_addf(o, "# HELP c360_sink_errors_total Profile changes the Kafka sink could not deliver.\n# TYPE c360_sink_errors_total counter\n"
                "c360_sink_errors_total %llu\n", (unsigned long long)atomic_load(&m->sink_errors));
+    sb_addf(o, "# HELP c360_postgres_changes_total Row changes received from PostgreSQL logical replication.\n"
+               "# TYPE c360_postgres_changes_total counter\nc360_postgres_changes_total %llu\n",
+            (unsigned long long)atomic_load(&m->pg_changes));
+    sb_addf(o, "# HELP c360_postgres_transactions_total PostgreSQL transactions applied.\n"
+               "# TYPE c360_postgres_transactions_total counter\nc360_postgres_transactions_total %llu\n",
+            (unsigned long long)atomic_load(&m->pg_transactions));
+    sb_addf(o, "# HELP c360_postgres_skipped_total PostgreSQL transactions skipped because the store already holds them.\n"
+               "# TYPE c360_postgres_skipped_total counter\nc360_postgres_skipped_total %llu\n",
+            (unsigned long long)atomic_load(&m->pg_skipped));
+    sb_addf(o, "# HELP c360_postgres_rejected_total PostgreSQL rows that did not map or validate (logged and skipped).\n"
+               "# TYPE c360_postgres_rejected_total counter\nc360_postgres_rejected_total %llu\n",
+            (unsigned long long)atomic_load(&m->pg_rejected));
+    sb_addf(o, "# HELP c360_postgres_reconnects_total Lost or failed PostgreSQL replication connections.\n"
+               "# TYPE c360_postgres_reconnects_total counter\nc360_postgres_reconnects_total %llu\n",
+            (unsigned long long)atomic_load(&m->pg_reconnects));
+    uint64_t conf = atomic_load(&m->pg_confirmed_lsn), recv = atomic_load(&m->pg_received_lsn);
+    sb_addf(o, "# HELP c360_postgres_confirmed_lsn WAL position confirmed to PostgreSQL (durable in the store).\n"
+               "# TYPE c360_postgres_confirmed_lsn gauge\nc360_postgres_confirmed_lsn %llu\n", (unsigned long long)conf);
+    sb_addf(o, "# HELP c360_postgres_lag_bytes WAL bytes between the server's end of WAL and the confirmed position.\n"
+               "# TYPE c360_postgres_lag_bytes gauge\nc360_postgres_lag_bytes %llu\n",
+            (unsigned long long)(recv > conf && conf ? recv - conf : 0));
     if (m->render_extra) m->render_extra(m->render_extra_arg, o);
     if (s) {
         sb_addf(o, "# HELP c360_store_size_bytes Bytes in SST files and memtables.\n# TYPE c360_store_size_bytes gauge\n"

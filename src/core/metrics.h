@@ -41,6 +41,14 @@ typedef struct c360_metrics {
     _Atomic uint64_t kafka_rewinds;                /* failed writes: rewound to the stored offsets */
     _Atomic uint64_t sink_published;               /* profile changes handed to the sink producer */
     _Atomic uint64_t sink_errors;                  /* sink messages not delivered */
+    /* PostgreSQL source (sources/pg_replication.c) */
+    _Atomic uint64_t pg_changes;                   /* row changes received (insert, update, delete) */
+    _Atomic uint64_t pg_transactions;              /* transactions applied */
+    _Atomic uint64_t pg_skipped;                   /* transactions already in the store (replayed) */
+    _Atomic uint64_t pg_rejected;                  /* rows that did not map or validate: logged, skipped */
+    _Atomic uint64_t pg_reconnects;                /* connection losses and failed connects */
+    _Atomic uint64_t pg_confirmed_lsn;             /* gauge: LSN confirmed to the server (durable) */
+    _Atomic uint64_t pg_received_lsn;              /* gauge: server's end of WAL last seen */
     void (*render_extra)(void *arg, strbuf *out);  /* extra series (consumer lag per partition) */
     void *render_extra_arg;
 } c360_metrics;

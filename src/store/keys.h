@@ -28,6 +28,8 @@
  *  'F' 'g'                                           rebuild generation u64         features/rebuild_live.c
  *  'O'     topic (UTF-8) 0x00 partition u32          next offset u64 (Kafka source) sources/kafka_source.c
  *  'L'     BLAKE2b-128(object URI \n version)       finished-object marker (JSON)  cli/cmd_load.c
+ *  'W'     replication slot name (ASCII, <= 63)      commit LSN u64 of the last     sources/pg_replication.c
+ *                                                    applied transaction (PostgreSQL source)
  *
  * pid: the customer's internal id. Its top 16 bits are the partition (hash of the first
  * identifier that created the profile, mod `partitions`), the low 48 bits a sequence number.
@@ -56,6 +58,8 @@
 #define C360_SUB_SHADOW  'X'
 #define C360_K_SUPPRESS 'S'
 #define C360_K_LOAD    'L'   /* bulk-load resume markers (cli/cmd_load.c) */
+#define C360_K_PGLSN   'W'   /* PostgreSQL source: applied commit LSN per slot */
+#define C360_PG_SLOT_MAX 63  /* PostgreSQL's NAMEDATALEN - 1 */
 
 #define C360_PID_PART(pid) ((unsigned)((pid) >> 48))
 #define C360_TS_BIAS ((uint64_t)1 << 63)
@@ -96,6 +100,14 @@ static inline void c360_key_merge(c360_key *k, uint64_t pid, uint64_t seq)
 {
     k->b[0] = C360_K_PROFILE; c360_put_u64be(k->b + 1, pid); k->b[9] = C360_SUB_MERGE;
     c360_put_u64be(k->b + 10, seq); k->n = 18;
+}
+/* 'W' + slot: buf holds at least 1 + C360_PG_SLOT_MAX bytes; returns the key length (0 if the
+ * slot name is too long). */
+static inline size_t c360_key_pg_lsn(unsigned char *buf, const char *slot)
+{
+    size_t n = strlen(slot);
+    if (n > C360_PG_SLOT_MAX) return 0;
+    buf[0] = C360_K_PGLSN; memcpy(buf + 1, slot, n); return n + 1;
 }
 /* [lo, hi) bounds of a customer's range, or of one sub-range (sub = 0: the whole customer). */
 static inline void c360_key_range(c360_key *lo, c360_key *hi, uint64_t pid, char sub)
