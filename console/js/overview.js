@@ -11,6 +11,7 @@ function sourceRow(s) {
   const row = (name, lag, detail) => h('tr', {}, h('td', {}, name), h('td', {}, lag), h('td', {}, detail));
   if (s.source === 'http') return row('HTTP (Segment API)', `${fmtNum(s.queued_events)} events queued for the writer`, `commit ${fmtNum(s.commit_ms_avg, 2)} ms on average`);
   if (s.source === 'kafka') return row('Kafka', s.lag_messages === null ? 'not available' : `${fmtNum(s.lag_messages)} messages behind`, `${fmtNum(s.messages)} consumed`);
+  if (s.source === 'postgres') return row('PostgreSQL (logical replication)', `${fmtNum(s.lag_bytes)} bytes of WAL not yet durable`, `${fmtNum(s.changes)} row changes, ${fmtNum(s.transactions)} transactions`);
   const { source, ...rest } = s;
   return row(source, s.lag_ms !== undefined ? `${fmtNum(s.lag_ms)} ms behind` : 'not available',
     Object.entries(rest).filter(([k]) => k !== 'lag_ms').map(([k, v]) => `${k.replace(/_/g, ' ')}: ${v}`).join(' · '));

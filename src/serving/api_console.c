@@ -238,7 +238,8 @@ static int api_overview(c360_call *c)
     sb_addf(&out, ",\"events_duplicate\":%llu,\"events_suppressed\":%llu", (unsigned long long)atomic_load(&m->events_duplicate),
             (unsigned long long)atomic_load(&m->events_suppressed));
     /* ingest lag per source: HTTP = events waiting for the writer and the commit time;
-     * Kafka = messages not yet durable (only when a Kafka source runs) */
+     * Kafka = messages not yet durable (only when a Kafka source runs); PostgreSQL = bytes of
+     * WAL between the server's end and what is confirmed durable (only when configured) */
     uint64_t cc = atomic_load(&m->commit_latency.count), cs = atomic_load(&m->commit_latency.sum_us);
     sb_addf(&out, ",\"sources\":[{\"source\":\"http\",\"queued_events\":%lld,\"commit_ms_avg\":%.2f}",
             (long long)atomic_load(&m->queue_events), cc ? (double)cs / (double)cc / 1000.0 : 0.0);
@@ -249,6 +250,13 @@ static int api_overview(c360_call *c)
         sb_addf(&out, ",{\"source\":\"kafka\",\"messages\":%llu,\"lag_messages\":", (unsigned long long)atomic_load(&m->kafka_messages));
         if (has) sb_addf(&out, "%.0f}", lag);
         else sb_adds(&out, "null}");
+    }
+    const c360_config *cfg = c->srv->d.cfg;
+    if (cfg->postgres_conninfo && *cfg->postgres_conninfo) {
+        uint64_t rcv = atomic_load(&m->pg_received_lsn), conf = atomic_load(&m->pg_confirmed_lsn);
+        sb_addf(&out, ",{\"source\":\"postgres\",\"lag_bytes\":%llu,\"changes\":%llu,\"transactions\":%llu}",
+                (unsigned long long)(rcv > conf ? rcv - conf : 0), (unsigned long long)atomic_load(&m->pg_changes),
+                (unsigned long long)atomic_load(&m->pg_transactions));
     }
     sb_adds(&out, "]");
     /* the features layer: fraud alerts and segment sizes */

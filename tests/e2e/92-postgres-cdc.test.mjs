@@ -154,6 +154,12 @@ test('customers and orders tables stream into profiles; kill -9 while rows chang
     assert.equal(metric(m, 'c360_postgres_rejected_total'), 0, show);
     assert.ok(metric(m, 'c360_postgres_confirmed_lsn') > 0, show);
   }, { timeoutMs: 15_000, intervalMs: 100 });
+  // the console's overview lists the source with its lag
+  const pgRow = (await srv.get('/v1/overview')).json.sources.find((x) => x.source === 'postgres');
+  assert.ok(pgRow, 'the overview lists the PostgreSQL source');
+  assert.equal(pgRow.changes, 8);
+  assert.equal(pgRow.transactions, 3);
+  assert.ok(Number.isInteger(pgRow.lag_bytes) && pgRow.lag_bytes >= 0, JSON.stringify(pgRow));
 
   // kill -9 right after more changes, and change rows while c360 is down
   psql(`INSERT INTO orders VALUES (101, ${A}, 10.00, 'new', '${items(['jam', 10, 1])}')`);
