@@ -15,6 +15,10 @@
  *             `products`) column, parsed when it is a JSON string; messageId "order-<id>" so an
  *             order counts once however often its row changes. d: ignored (history stays).
  *
+ * In the {schema, payload} wrapper, Connect Decimal columns (base64 unscaled value + scale)
+ * become JSON numbers. A change with a `source` block is named "cdc-<table>-<hash of op, source,
+ * before, after>", so the same change delivered twice (Debezium is at-least-once) deduplicates.
+ *
  * With a mapping (the `mappings:` section), the row (`after`, or `before` for a delete) is
  * mapped by it instead of the built-in convention above; delete semantics are unchanged. Pure
  * functions; thread-safe. */
@@ -35,7 +39,7 @@ typedef enum {
 } c360_cdc_result;
 
 /* Returns a c360_cdc_result, or -1 with the reason in err. `fallback_message_id` names the
- * record (e.g. "topic/partition/offset") for events that have no natural id. */
+ * record (e.g. "topic/partition/offset") for a change without a `source` block. */
 int c360_cdc_debezium(c360_cdc_table table, const c360_mapping *m, c360_cdc_delete_mode del, const char *msg,
                       size_t len, const char *fallback_message_id, strbuf *out, char *err, size_t errlen);
 

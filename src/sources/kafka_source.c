@@ -7,6 +7,7 @@
 #include "identity/resolve.h"
 #include "store/keys.h"
 #include "util/clock.h"
+#include "util/json.h"
 #include "util/log.h"
 
 #include <librdkafka/rdkafka.h>
@@ -18,6 +19,7 @@
 
 #define BATCH_MAX 2000      /* messages per engine job */
 #define MAX_INFLIGHT 4      /* jobs handed to the engine and not yet answered */
+#define COMMIT_EVERY_MS 1000 /* durable offsets reach the group at most this often (and on revoke) */
 
 typedef struct kpart {
     char *topic;
@@ -67,6 +69,7 @@ struct c360_kafka_source {
     kjob *cur;               /* the batch being filled */
     int paused;
     int64_t last_commit_ms;
+    _Atomic int steady;      /* the group is not rebalancing (statistics): commits are safe */
 };
 
 static void nap_ms(long ms)
@@ -189,6 +192,49 @@ static void wait_idle(c360_kafka_source *k)
     reap(k);
 }
 
+/* Result of a commit to Kafka (the consumer thread serves it): what did not reach the group is
+ * committed again with the next commit, so the group's offsets catch up with the store. */
+static void on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *offs, void *opaque)
+{
+    (void)rk;
+    c360_kafka_source *k = opaque;
+    if (err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION || err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS ||
+        err == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID)
+        atomic_store(&k->steady, 0); /* the group is rebalancing: wait for it to settle */
+    if (!offs || err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;
+    pthread_mutex_lock(&k->mu);
+    for (int i = 0; i < offs->cnt; i++) {
+        rd_kafka_topic_partition_t *o = &offs->elems[i];
+        if (!err && !o->err) continue;
+        kpart *p = part_get(k, o->topic, o->partition);
+        if (p->durable >= o->offset) p->dirty = 1;
+    }
+    pthread_mutex_unlock(&k->mu);
+}
+
+/* librdkafka's statistics, for one thing: whether the group is settled ("join_state":"steady").
+ * librdkafka 2.0.2 loses a cooperative member's assignment when a commit is answered with
+ * ILLEGAL_GENERATION because a JoinGroup went first (the commit waits behind it on the
+ * coordinator connection); the member then rejoins without end if commits keep coming. So the
+ * periodic commits wait while the group rebalances; the revoke callback commits in a settled
+ * group. */
+static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+    (void)rk;
+    c360_kafka_source *k = opaque;
+    c360_json j;
+    c360_json_init(&j);
+    char e[64];
+    int steady = 0;
+    if (c360_json_parse(&j, json, len, e, sizeof e) == 0) {
+        int js = c360_json_get(&j, c360_json_get(&j, 0, "cgrp"), "join_state");
+        steady = js >= 0 && c360_json_streq(&j, js, "steady");
+    }
+    c360_json_release(&j);
+    atomic_store(&k->steady, steady);
+    return 0; /* librdkafka frees json */
+}
+
 /* Commits the durable offsets to Kafka (visibility only: the store is the source of truth). */
 static void commit_kafka(c360_kafka_source *k, int sync)
 {
@@ -196,14 +242,17 @@ static void commit_kafka(c360_kafka_source *k, int sync)
     pthread_mutex_lock(&k->mu);
     for (int i = 0; i < k->nparts; i++) {
         kpart *p = &k->parts[i];
-        if (!p->dirty || p->durable < 0) continue;
+        if (!p->dirty || p->durable < 0 || !p->assigned) continue; /* never over the next owner's */
         rd_kafka_topic_partition_list_add(l, p->topic, p->part)->offset = p->durable;
         p->dirty = 0;
     }
     pthread_mutex_unlock(&k->mu);
     if (l->cnt) {
         rd_kafka_resp_err_t e = rd_kafka_commit(k->rk, l, !sync);
-        if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET) LOG_DEBUG("kafka offset commit failed", "\"error\":\"%s\"", rd_kafka_err2str(e));
+        if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+            LOG_DEBUG("kafka offset commit failed", "\"error\":\"%s\"", rd_kafka_err2str(e));
+            on_commit(k->rk, e, l, k);
+        }
     }
     rd_kafka_topic_partition_list_destroy(l);
     k->last_commit_ms = c360_now_ms();
@@ -350,7 +399,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
         while ((rc = submit(k)) == C360_EBUSY) nap_ms(5);
         if (rc) drop_batch(k);
         wait_idle(k);
-        commit_kafka(k, 1);
+        /* a lost assignment cannot be committed (the group has moved on): the store keeps it */
+        if (!rd_kafka_assignment_lost(rk)) commit_kafka(k, 1);
         pthread_mutex_lock(&k->mu);
         for (int i = 0; i < k->nparts; i++) {
             if (!coop) k->parts[i].assigned = 0;
@@ -525,9 +575,9 @@ static void *consumer_main(void *arg)
                 if (x) { handle(k, x, &tmp); rd_kafka_message_destroy(x); }
             }
         }
-        /* durable offsets reach the group at once (async), so that a rebalance hands the
-         * partitions over where this member stopped even if the commit in the revoke fails */
-        commit_kafka(k, 0);
+        /* durable offsets reach the group (async) for lag tools and a crashed member's successor;
+         * the hand-over itself is the commit in the revoke callback */
+        if (atomic_load(&k->steady) && c360_now_ms() - k->last_commit_ms >= COMMIT_EVERY_MS) commit_kafka(k, 0);
     }
     /* drain: the unsent batch is dropped (its offsets were never stored: re-read next time) */
     drop_batch(k);
@@ -607,7 +657,23 @@ int c360_kafka_source_open(c360_kafka_source **out, const c360_kafka_deps *d, ch
         rd_kafka_conf_destroy(conf);
         goto bad;
     }
+    /* cooperative rebalancing: a member gives up a partition after the group has settled on the
+     * new assignment, so the offsets it commits while letting go are accepted (a commit sent
+     * while the group is joining is refused) and the next owner starts right after them */
+    if (!strstr(c->kafka_properties, "partition.assignment.strategy") &&
+        c360_kafka_set(conf, "partition.assignment.strategy", "cooperative-sticky", err, errlen)) {
+        rd_kafka_conf_destroy(conf);
+        goto bad;
+    }
     rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+    rd_kafka_conf_set_offset_commit_cb(conf, on_commit);
+    if (!strstr(c->kafka_properties, "statistics.interval.ms") &&
+        c360_kafka_set(conf, "statistics.interval.ms", "250", err, errlen)) {
+        rd_kafka_conf_destroy(conf);
+        goto bad;
+    }
+    rd_kafka_conf_set_stats_cb(conf, on_stats);
+    atomic_store(&k->steady, strstr(c->kafka_properties, "statistics.interval.ms") != NULL); /* maybe no statistics */
     rd_kafka_conf_set_opaque(conf, k);
     char e[512];
     k->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof e);
