@@ -35,6 +35,7 @@ int c360_features_open(c360_features **out, c360_store *s, const c360_config *cf
     if (env && (!strcmp(env, "0") || !strcmp(env, "off") || !strcmp(env, "false"))) f->set.enabled = 0;
     fsettings_set_gen(&f->set, frebuild_load_gen(s));
     f->cache = fcache_new();
+    f->pop = fpop_new();
     c360_json_init(&f->j);
     if (s) fsegs_load_store(f);
     *out = f;
@@ -48,6 +49,7 @@ void c360_features_free(c360_features *f)
     for (int i = 0; i < f->nsegs; i++) fseg_release(&f->segs[i]);
     free(f->segs);
     fcache_free(f->cache);
+    fpop_free(f->pop);
     for (int i = 0; i < f->npm; i++) free(f->pending_members[i].name);
     free(f->pending_members);
     free(f->pending_loser_pids);
@@ -439,7 +441,7 @@ int c360_features_recommend(c360_features *f, const c360_profile *p, int limit, 
     pthread_rwlock_rdlock(&f->set_lock);
     fstate s;
     fstate_load(f, p, &s);
-    int rc = recs_query(f->store, &s, limit, f->set.exclude_last_order, out);
+    int rc = recs_query(f, &s, limit, f->set.exclude_last_order, out);
     fstate_release(&s);
     pthread_rwlock_unlock(&f->set_lock);
     return rc;

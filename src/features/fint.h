@@ -159,6 +159,7 @@ frisk fraud_score(const fstate *s, const fsettings *cfg, const struct c360_profi
 
 /* ---------------------------------------------------------------- the layer (features.c) */
 typedef struct fcache fcache;   /* writer-side cache of shared counters (recs.c) */
+typedef struct fpop fpop;       /* readers' cache of the most popular products (recs.c) */
 
 /* a rebuild while serving (rebuild_live.c) */
 enum { RB_IDLE, RB_RUNNING, RB_DONE, RB_FAILED };
@@ -181,6 +182,8 @@ struct c360_features {
     pthread_rwlock_t seg_lock;    /* segments may be added by HTTP threads */
     fseg *segs; int nsegs;
     fcache *cache;
+    fpop *pop;
+    _Atomic uint64_t pop_gen;     /* bumped by the writer when an order changes popularity */
     uint64_t *pending_loser_pids; int npending; /* merged-away profiles whose memberships must go */
     fmember *pending_members; int npm;
     strbuf tmp;
@@ -205,7 +208,9 @@ void fcache_discard(fcache *c);
 void recs_on_order(c360_features *f, c360_txn *txn, int64_t ts, const c360_json *j, int props);
 void recs_catalog(c360_features *f, c360_txn *txn, const c360_json *j, int obj, int64_t ts);
 /* recommendations for a decoded state, JSON object into out */
-int recs_query(c360_store *st, const fstate *s, int limit, int exclude_last, strbuf *out);
+int recs_query(c360_features *f, const fstate *s, int limit, int exclude_last, strbuf *out);
+fpop *fpop_new(void);
+void fpop_free(fpop *p);
 
 /* segments.c */
 void segs_update(c360_features *f, c360_txn *txn, const struct c360_profile *p, fstate *s, int64_t ts, int64_t now);

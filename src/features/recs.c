@@ -16,8 +16,10 @@
 #include "features/fint.h"
 #include "store/keys.h"
 
+#include "util/clock.h"
 #include "util/codec.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <uthash.h>
 #include <string.h>
@@ -180,6 +182,7 @@ void recs_on_order(c360_features *f, c360_txn *txn, int64_t ts, const c360_json 
     /* pairs only among the first RECS_MAX_PAIR_ITEMS distinct products of an order: a 500-line
      * wholesale order would otherwise bump 250,000 counters and say little about taste */
     int npair = np < RECS_MAX_PAIR_ITEMS ? np : RECS_MAX_PAIR_ITEMS;
+    if (np) atomic_fetch_add(&f->pop_gen, 1);   /* readers refresh their popular list */
     for (int a = 0; a < np; a++) {
         c->byid[ids[a]]->orders++;
         if (a >= npair) continue;
@@ -248,11 +251,103 @@ static int cand_cmp(const void *a, const void *b)
     return strcmp(x->pid, y->pid);
 }
 
-static int in_list(char **l, int n, const char *s)
+/* a set of product ids (uthash), with an index for candidates */
+typedef struct sent { UT_hash_handle hh; int idx; char k[]; } sent;
+
+static sent *set_find(sent *set, const char *k)
 {
-    for (int i = 0; i < n; i++)
-        if (!strcmp(l[i], s)) return 1;
-    return 0;
+    sent *e;
+    HASH_FIND_STR(set, k, e);
+    return e;
+}
+
+static sent *set_add(sent **set, const char *k, int idx)
+{
+    size_t n = strlen(k);
+    sent *e = xcalloc(1, sizeof *e + n + 1);
+    memcpy(e->k, k, n);
+    e->idx = idx;
+    HASH_ADD_KEYPTR(hh, *set, e->k, n, e);
+    return e;
+}
+
+static void set_free(sent **set)
+{
+    sent *e, *tmp;
+    HASH_ITER(hh, *set, e, tmp) {
+        HASH_DEL(*set, e);
+        free(e);
+    }
+}
+
+/* The most popular products, sorted, shared by every reader: re-read from the store when an
+ * order has changed popularity since (f->pop_gen), and at least once a second (a full scan of the
+ * popularity keys on every request was the query's main cost). */
+#define POP_KEEP 256
+#define POP_TTL_MS 1000
+struct fpop {
+    pthread_mutex_t mu;
+    uint64_t gen;
+    int64_t at;
+    cand *top;
+    int n, complete;             /* complete: every popular product is in top */
+};
+
+fpop *fpop_new(void)
+{
+    fpop *p = xcalloc(1, sizeof *p);
+    pthread_mutex_init(&p->mu, NULL);
+    p->at = INT64_MIN / 2;
+    return p;
+}
+
+void fpop_free(fpop *p)
+{
+    if (!p) return;
+    for (int i = 0; i < p->n; i++) free(p->top[i].pid);
+    free(p->top);
+    pthread_mutex_destroy(&p->mu);
+    free(p);
+}
+
+/* copies of the popular products (sorted) into *out; returns how many; *complete if that is all */
+static int popular(c360_features *f, int want, cand **out, int *complete)
+{
+    fpop *pc = f->pop;
+    int64_t now = c360_monotonic_ns() / 1000000;
+    uint64_t gen = atomic_load(&f->pop_gen);
+    pthread_mutex_lock(&pc->mu);
+    if (pc->gen != gen || now - pc->at >= POP_TTL_MS || (want > pc->n && !pc->complete)) {
+        int keep = want > POP_KEEP ? want : POP_KEEP;
+        cand *all = NULL;
+        int np = 0, cap = 0;
+        unsigned char lo[2] = {FK, 'p'}, hi[2] = {FK, 'q'};
+        c360_iter *it = c360_iter_new(f->store, lo, 2, hi, 2);
+        for (c360_iter_first(it); c360_iter_valid(it); c360_iter_next(it)) {
+            size_t kl, vl;
+            const char *k = c360_iter_key(it, &kl);
+            const char *v = c360_iter_value(it, &vl);
+            if (vl < 8 || kl <= 2) continue;
+            if (np == cap) all = xrealloc(all, sizeof *all * (size_t)(cap = cap ? cap * 2 : 256));
+            all[np++] = (cand){.pid = xstrndup(k + 2, kl - 2), .score = c360_get_u64be((const unsigned char *)v), .popular = 1};
+        }
+        c360_iter_free(it);
+        if (np > 1) qsort(all, (size_t)np, sizeof *all, cand_cmp);
+        for (int i = keep; i < np; i++) free(all[i].pid);
+        for (int i = 0; i < pc->n; i++) free(pc->top[i].pid);
+        free(pc->top);
+        pc->top = all;
+        pc->complete = np <= keep;
+        pc->n = np < keep ? np : keep;
+        pc->gen = gen;
+        pc->at = now;
+    }
+    int n = pc->n;
+    *out = xmalloc(sizeof **out * (size_t)(n ? n : 1));
+    for (int i = 0; i < n; i++) (*out)[i] = (cand){.pid = xstrdup(pc->top[i].pid), .score = pc->top[i].score, .popular = 1};
+    *complete = pc->complete;
+    pthread_mutex_unlock(&pc->mu);
+    return n;
 }
 
 static void catalog_json(c360_store *st, const char *pid, strbuf *out)
@@ -268,27 +363,27 @@ static void catalog_json(c360_store *st, const char *pid, strbuf *out)
     sb_release(&v);
 }
 
-int recs_query(c360_store *st, const fstate *s, int limit, int exclude_last, strbuf *out)
+int recs_query(c360_features *f, const fstate *s, int limit, int exclude_last, strbuf *out)
 {
-    char **interest = NULL, **excl = NULL;
-    int ni = 0, ne = 0;
-    /* products of interest, most recent first */
+    c360_store *st = f->store;
+    char **interest = NULL;
+    int ni = 0;
+    sent *excl = NULL, *cset = NULL;
+    /* products of interest, most recent first; they are excluded, and so is the last order */
     for (int i = s->nacts - 1; i >= 0; i--) {
-        if (s->acts[i].kind == 2 || in_list(interest, ni, s->acts[i].pid)) continue;
+        if (s->acts[i].kind == 2 || set_find(excl, s->acts[i].pid)) continue;
         interest = xrealloc(interest, sizeof *interest * (size_t)(ni + 1));
         interest[ni++] = s->acts[i].pid;
+        set_add(&excl, s->acts[i].pid, 0);
     }
-    excl = xmalloc(sizeof *excl * (size_t)(ni + 1));
-    if (ni) memcpy(excl, interest, sizeof *excl * (size_t)ni);
-    ne = ni;
     if (exclude_last && s->nord) {
         const ford *lo = &s->orders[s->nord - 1];
-        excl = xrealloc(excl, sizeof *excl * (size_t)(ne + lo->nprods + 1));
-        for (int i = 0; i < lo->nprods; i++) excl[ne++] = lo->prods[i];
+        for (int i = 0; i < lo->nprods; i++)
+            if (!set_find(excl, lo->prods[i])) set_add(&excl, lo->prods[i], 0);
     }
     cand *c = NULL;
-    int nc = 0;
-    strbuf lo = STRBUF_INIT, hi = STRBUF_INIT;
+    int nc = 0, capc = 0;
+    strbuf lo = STRBUF_INIT, hi = STRBUF_INIT, b = STRBUF_INIT;
     for (int i = 0; i < ni; i++) {
         key2(&lo, 'c', interest[i], "");
         sb_reset(&hi);
@@ -300,24 +395,20 @@ int recs_query(c360_store *st, const fstate *s, int limit, int exclude_last, str
             const char *k = c360_iter_key(it, &kl);
             const char *v = c360_iter_value(it, &vl);
             if (vl < 8 || kl <= lo.len) continue;
-            char *b = xstrndup(k + lo.len, kl - lo.len);
             uint64_t n = c360_get_u64be((const unsigned char *)v);
-            if (!n || in_list(excl, ne, b)) {
-                free(b);
-                continue;
+            sb_reset(&b);
+            sb_add(&b, k + lo.len, kl - lo.len);
+            if (!n || memchr(b.buf, 0, b.len) || set_find(excl, b.buf)) continue;
+            sent *e = set_find(cset, b.buf);
+            if (!e) {
+                if (nc == capc) c = xrealloc(c, sizeof *c * (size_t)(capc = capc ? capc * 2 : 64));
+                c[nc] = (cand){.pid = xstrdup(b.buf)};
+                e = set_add(&cset, b.buf, nc++);
             }
-            int x;
-            for (x = 0; x < nc; x++)
-                if (!strcmp(c[x].pid, b)) break;
-            if (x == nc) {
-                c = xrealloc(c, sizeof *c * (size_t)(nc + 1));
-                c[nc++] = (cand){.pid = b};
-            } else {
-                free(b);
-            }
-            c[x].score += n;
-            c[x].why = xrealloc(c[x].why, sizeof *c[x].why * (size_t)(c[x].nwhy + 1));
-            c[x].why[c[x].nwhy++] = interest[i];
+            cand *x = &c[e->idx];
+            x->score += n;
+            x->why = xrealloc(x->why, sizeof *x->why * (size_t)(x->nwhy + 1));
+            x->why[x->nwhy++] = interest[i];
         }
         c360_iter_free(it);
     }
@@ -327,31 +418,14 @@ int recs_query(c360_store *st, const fstate *s, int limit, int exclude_last, str
         nc = limit;
     }
     if (nc < limit) {   /* popular products fill in */
-        cand *pop = NULL;
-        int np = 0;
-        sb_reset(&lo);
-        sb_addc(&lo, FK);
-        sb_addc(&lo, 'p');
-        sb_reset(&hi);
-        sb_addc(&hi, FK);
-        sb_addc(&hi, 'q');
-        c360_iter *it = c360_iter_new(st, lo.buf, lo.len, hi.buf, hi.len);
-        for (c360_iter_first(it); c360_iter_valid(it); c360_iter_next(it)) {
-            size_t kl, vl;
-            const char *k = c360_iter_key(it, &kl);
-            const char *v = c360_iter_value(it, &vl);
-            if (vl < 8 || kl <= 2) continue;
-            pop = xrealloc(pop, sizeof *pop * (size_t)(np + 1));
-            pop[np++] = (cand){.pid = xstrndup(k + 2, kl - 2), .score = c360_get_u64be((const unsigned char *)v), .popular = 1};
-        }
-        c360_iter_free(it);
-        if (np > 1) qsort(pop, (size_t)np, sizeof *pop, cand_cmp);
+        set_free(&cset);
+        for (int i = 0; i < nc; i++) set_add(&cset, c[i].pid, i);
+        cand *pop;
+        int complete, want = limit + HASH_COUNT(excl);
+        int np = popular(f, want, &pop, &complete);
         for (int i = 0; i < np; i++) {
-            int taken = nc < limit && !in_list(excl, ne, pop[i].pid);
-            for (int x = 0; taken && x < nc; x++)
-                if (!strcmp(c[x].pid, pop[i].pid)) taken = 0;
-            if (taken) {
-                c = xrealloc(c, sizeof *c * (size_t)(nc + 1));
+            if (nc < limit && !set_find(excl, pop[i].pid) && !set_find(cset, pop[i].pid)) {
+                if (nc == capc) c = xrealloc(c, sizeof *c * (size_t)(capc = capc ? capc * 2 : 64));
                 c[nc++] = pop[i];
             } else {
                 free(pop[i].pid);
@@ -382,8 +456,10 @@ int recs_query(c360_store *st, const fstate *s, int limit, int exclude_last, str
     sb_adds(out, "]}");
     free(c);
     free(interest);
-    free(excl);
+    set_free(&excl);
+    set_free(&cset);
     sb_release(&lo);
     sb_release(&hi);
+    sb_release(&b);
     return 0;
 }
