@@ -88,9 +88,13 @@ test('a risky order: signed webhook (retried), Kafka sink, overview', { skip, ti
   const mac = crypto.createHmac('sha256', SECRET).update(got.body).digest('hex');
   assert.equal(got.headers['x-c360-signature'], `sha256=${mac}`);
   assert.equal(got.headers['content-type'], 'application/json');
-  const m = await srv.get('/v1/features/metrics');
-  assert.equal(metric(m.text, 'c360_alert_webhook_total{outcome="delivered"}'), 1);
-  assert.equal(metric(m.text, 'c360_fraud_alerts_total'), 1);
+  // the counter moves once the sender has read the answer, a moment after the receiver saw it
+  await eventually(async () => {
+    const m = await srv.get('/v1/features/metrics');
+    assert.equal(metric(m.text, 'c360_alert_webhook_total{outcome="delivered"}'), 1, m.text);
+    assert.equal(metric(m.text, 'c360_alert_webhook_total{outcome="failed"}'), 0);
+    assert.equal(metric(m.text, 'c360_fraud_alerts_total'), 1);
+  }, { timeoutMs: 10_000 });
 
   // the overview lists it (newest first) with today's count
   const o = await srv.get('/v1/overview');
