@@ -5,8 +5,9 @@
 #
 # Starts a librdkafka mock cluster (tests/kafka/mock_cluster, 3 brokers) and `c360 serve --kafka`,
 # produces N Segment track events with kcat (pre-produced, so the measure is c360's consumption),
-# and times until c360_kafka_messages_total reaches N and the lag is 0. Then sends P probe events
-# one by one, each for a fresh user, and polls GET /v1/profiles/user_id:<probe> until it answers
+# and times from the first consumed message until all N are accepted (the server's start and the
+# group join are not counted). Then sends P probe events one by one through one connected
+# producer, each for a fresh user, and polls GET /v1/profiles/user_id:<probe> until it answers
 # 200: the time from produce to visible. Defaults: N=200000, U=10000, P=50, bin=build/c360.
 #
 # Output: one JSON object on the last line of stdout, e.g.
@@ -29,6 +30,7 @@ command -v kcat >/dev/null || { echo "kafka_bench: kcat is required (scripts/ins
 work=$(mktemp -d)
 helpers="$work/helpers"
 make -s -C "$repo/tests/kafka" OUT="$helpers" >&2
+make -s -C "$repo/bench" OUT="$helpers" "$helpers/kafkaprobe" >&2
 cleanup() {
   [[ -n "${c360_pid:-}" ]] && kill "$c360_pid" 2>/dev/null && wait "$c360_pid" 2>/dev/null || true
   [[ -n "${mock_pid:-}" ]] && kill "$mock_pid" 2>/dev/null || true
@@ -43,16 +45,25 @@ for _ in $(seq 100); do [[ -s "$work/mock.out" ]] && break; sleep 0.1; done
 B=$(head -1 "$work/mock.out" | cut -d' ' -f2)
 
 echo "kafka_bench: producing $N events" >&2
-awk -v n="$N" -v u="$U" 'BEGIN { for (i = 0; i < n; i++) printf "{\"type\":\"track\",\"userId\":\"b%d\",\"event\":\"Bench\",\"messageId\":\"m%d\",\"properties\":{\"i\":%d}}\n", i % u, i, i }' \
-  | kcat -P -b "$B" -t bench -X linger.ms=20 -X batch.num.messages=10000
+# keyed by user, so the partitions fill evenly (the mock cluster keeps about 5 MB per partition
+# and drops older messages beyond that)
+awk -v n="$N" -v u="$U" 'BEGIN { for (i = 0; i < n; i++) printf "b%d\t{\"type\":\"track\",\"userId\":\"b%d\",\"event\":\"Bench\",\"messageId\":\"m%d\",\"properties\":{\"i\":%d}}\n", i % u, i % u, i, i }' \
+  | kcat -P -b "$B" -t bench -K '\t' -X linger.ms=20 -X batch.num.messages=10000
 
 port=$((20000 + RANDOM % 20000))
 url="http://127.0.0.1:$port"
-t0=$(date +%s.%N)
 "$BIN" serve --listen "127.0.0.1:$port" --data-dir "$work/data" --write-key w --admin-key a \
   --kafka "$B" --kafka-topics bench,probe --log-level warn 2> "$work/c360.log" &
 c360_pid=$!
 metric() { curl -s -H 'Authorization: Bearer a' "$url/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+# the clock starts with the first consumed message (not with the server's start and group join)
+while :; do
+  got0=$(metric c360_kafka_messages_total || true)
+  [[ "${got0:-0}" -gt 0 ]] && break
+  kill -0 "$c360_pid" 2>/dev/null || { echo "kafka_bench: c360 exited" >&2; cat "$work/c360.log" >&2; exit 1; }
+  sleep 0.01
+done
+t0=$(date +%s.%N)
 while :; do
   got=$(metric c360_kafka_messages_total || true)
   acc=$(metric c360_events_accepted_total || true)
@@ -63,18 +74,11 @@ done
 t1=$(date +%s.%N)
 echo "kafka_bench: consumed ${got:-?} messages" >&2
 
-lat=()
-for i in $(seq "$P"); do
-  id="probe-$i-$RANDOM"
-  s=$(date +%s%N)
-  echo "{\"type\":\"track\",\"userId\":\"$id\",\"event\":\"Probe\"}" | kcat -P -b "$B" -t probe
-  until [[ $(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer a' "$url/v1/profiles/user_id:$id") == 200 ]]; do sleep 0.002; done
-  e=$(date +%s%N)
-  lat+=($(( (e - s) / 1000 )))
-done
-printf '%s\n' "${lat[@]}" | sort -n > "$work/lat"
-pct() { awk -v p="$1" '{ a[NR] = $1 } END { i = int((NR - 1) * p / 100) + 1; printf "%.1f", a[i] / 1000 }' "$work/lat"; }
+# freshness: bench/kafkaprobe keeps one producer connected and polls the profile API
+probe=$("$helpers/kafkaprobe" "$B" probe 127.0.0.1 "$port" a "$P")
+echo "$probe" >&2
+pct() { echo "$probe" | sed -n "s/.*p$1_us=\([0-9]*\).*/\1/p" | awk '{ printf "%.1f", $1 / 1000 }'; }
 secs=$(echo "$t1 - $t0" | bc -l)
-rate=$(echo "$N / $secs" | bc)
+rate=$(echo "($N - $got0) / $secs" | bc)
 printf '{"bench":"kafka","events":%d,"seconds":%.2f,"events_per_s":%d,"freshness_ms":{"p50":%s,"p99":%s,"samples":%d}}\n' \
   "$N" "$secs" "$rate" "$(pct 50)" "$(pct 99)" "$P"

@@ -9,7 +9,11 @@
  *   loadgen fresh   : freshness probe: time from a /v1/track 200 to the first profile read
  *                     that shows the new event;
  *   loadgen verify  : correctness check: random profiles against uci2segment's expected counts;
- *   loadgen ready   : restart time: from its own start to the first 200 from GET /readyz.
+ *   loadgen ready   : restart time: from its own start to the first 200 from GET /readyz;
+ *   loadgen recs    : recommendation quality: per case of uci2segment --holdout, send the revealed
+ *                     "Product Viewed", ask for --limit recommendations, score them against the
+ *                     rest of the hidden order (hit rate, recall), next to the popularity baseline.
+ * lookup/maxrate take --path-suffix (e.g. /recommendations?limit=10) to time another GET per id.
  *
  * Open loop, coordinated-omission free: request i has an intended send time t0 + i/rate; it is
  * sent then if a connection is idle, else it waits in a queue; its latency is measured from the
@@ -22,14 +26,12 @@
  * Exit status 0 even when the server answered errors (they are counted in the RESULT); 2 on
  * usage errors or when the server cannot be reached at all. */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
+#include "common.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,31 +43,6 @@
 #include <unistd.h>
 
 /* ---------------------------------------------------------------- utilities */
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "loadgen: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
-    va_end(ap);
-    exit(2);
-}
-
-static void *xrealloc(void *p, size_t n)
-{
-    p = realloc(p, n ? n : 1);
-    if (!p) die("out of memory");
-    return p;
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 static uint64_t rng(void)
 {
@@ -76,70 +53,11 @@ static uint64_t rng(void)
     return rng_state = x;
 }
 
-typedef struct {
-    char *b;
-    size_t n, cap;
-} buf;
-static void bgrow(buf *b, size_t add)
-{
-    if (b->n + add + 1 > b->cap) {
-        size_t c = b->cap ? b->cap : 4096;
-        while (b->n + add + 1 > c) c *= 2;
-        b->b = xrealloc(b->b, c);
-        b->cap = c;
-    }
-}
-static void bput(buf *b, const void *s, size_t n)
-{
-    bgrow(b, n);
-    memcpy(b->b + b->n, s, n);
-    b->n += n;
-    b->b[b->n] = 0;
-}
-static void bputs(buf *b, const char *s) { bput(b, s, strlen(s)); }
-static void bprintf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void bprintf(buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (k < 0) die("format");
-    bgrow(b, (size_t)k);
-    va_start(ap, fmt);
-    vsnprintf(b->b + b->n, (size_t)k + 1, fmt, ap);
-    va_end(ap);
-    b->n += (size_t)k;
-}
-static void bconsume(buf *b, size_t n)
-{
-    if (n >= b->n) {
-        b->n = 0;
-    } else {
-        memmove(b->b, b->b + n, b->n - n);
-        b->n -= n;
-    }
-    if (b->b) b->b[b->n] = 0;
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
-/* nearest-rank percentile of a sorted array */
-static int64_t pct(const int64_t *v, size_t n, double p)
-{
-    if (!n) return 0;
-    size_t r = (size_t)ceil(p / 100.0 * (double)n);
-    if (r < 1) r = 1;
-    if (r > n) r = n;
-    return v[r - 1];
-}
-
 /* ---------------------------------------------------------------- options */
 static const char *opt_host = "127.0.0.1", *opt_key = "", *opt_ids = NULL, *opt_file = NULL, *opt_proto = "http";
-static const char *opt_sha = NULL, *opt_write_key = NULL, *opt_resp_prefix = "user_id:";
+static const char *opt_sha = NULL, *opt_write_key = NULL, *opt_resp_prefix = "user_id:", *opt_path_suffix = "";
+static const char *opt_answers = NULL;
+static int opt_limit = 10;
 static int opt_port = 8360, opt_conns = 32, opt_batch = 100, opt_samples = 300;
 static double opt_rate = 10000, opt_duration = 10, opt_warmup = 1, opt_step = 5, opt_limit_us = 1000, opt_start = 2000,
               opt_factor = 1.25, opt_max = 1e6, opt_max_seconds = 0;
@@ -157,7 +75,7 @@ static void load_ids(const char *path)
     ssize_t len;
     while ((len = getline(&line, &cap, f)) >= 0) {
         size_t n = strcspn(line, " \t\r\n");
-        if (!n) continue;
+        if (!n || line[0] == '#') continue;   /* '#' lines: comments (the header of a --holdout cases file) */
         if (nids == capids) ids = xrealloc(ids, sizeof *ids * (capids = capids ? capids * 2 : 4096));
         ids[nids] = strndup(line, n);
         if (!ids[nids]) die("out of memory");
@@ -171,17 +89,8 @@ static void load_ids(const char *path)
 /* ---------------------------------------------------------------- connections */
 static int connect_to(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) die("socket: %s", strerror(errno));
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)opt_port)};
-    if (inet_pton(AF_INET, opt_host, &a.sin_addr) != 1) die("bad host %s (numeric IPv4 only)", opt_host);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
-        close(fd);
-        return -1;
-    }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    int fd = tcp_connect(opt_host, opt_port);
+    if (fd >= 0) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     return fd;
 }
 
@@ -230,38 +139,6 @@ static long http_response(const char *b, size_t n, int *status, const char **bod
     return (long)(hlen + (size_t)clen);
 }
 
-/* RESP framing: length of one complete value at b, 0 if incomplete, -1 malformed. */
-static long resp_value(const char *b, size_t n)
-{
-    if (n < 3) return 0;
-    const char *eol = memmem(b, n, "\r\n", 2);
-    if (!eol) return 0;
-    size_t h = (size_t)(eol - b) + 2;
-    switch (b[0]) {
-    case '+':
-    case '-':
-    case ':':
-        return (long)h;
-    case '$': {
-        long l = atol(b + 1);
-        if (l < 0) return (long)h;
-        if (n < h + (size_t)l + 2) return 0;
-        return (long)(h + (size_t)l + 2);
-    }
-    case '*': {
-        long k = atol(b + 1);
-        size_t off = h;
-        for (long i = 0; i < k; i++) {
-            long v = resp_value(b + off, n - off);
-            if (v <= 0) return v;
-            off += (size_t)v;
-        }
-        return (long)off;
-    }
-    default:
-        return -1;
-    }
-}
 
 /* ---------------------------------------------------------------- open-loop lookups */
 typedef struct {
@@ -293,8 +170,8 @@ static void build_request(buf *o)
         bprintf(o, "*4\r\n$7\r\nEVALSHA\r\n$%zu\r\n%s\r\n$1\r\n0\r\n$%zu\r\n%s%s\r\n", strlen(opt_sha), opt_sha, pl + il,
                 opt_resp_prefix, id);
     } else {
-        bprintf(o, "GET /v1/profiles/user_id:%s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n", id, opt_host,
-                opt_key);
+        bprintf(o, "GET /v1/profiles/user_id:%s%s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n", id,
+                opt_path_suffix, opt_host, opt_key);
     }
 }
 
@@ -923,6 +800,182 @@ static int cmd_verify(void)
     return bad ? 1 : 0;
 }
 
+/* ---------------------------------------------------------------- recommendation quality */
+/* splits a line at TABs in place (newline stripped); returns the number of fields */
+static int split_tabs(char *line, char ***f)
+{
+    int n = 0, cap = 0;
+    line[strcspn(line, "\r\n")] = 0;
+    for (char *p = line;;) {
+        if (n == cap) *f = xrealloc(*f, sizeof **f * (size_t)(cap = cap ? cap * 2 : 32));
+        (*f)[n++] = p;
+        char *t = strchr(p, '\t');
+        if (!t) break;
+        *t = 0;
+        p = t + 1;
+    }
+    return n;
+}
+
+/* the product ids of body's array "key":[{"product_id":"..."},...] in order (string ids without
+ * escapes, which is what the UCI stock codes are); returns the count, -1 if the array is absent */
+static int json_ids(const char *body, const char *key, char ***out)
+{
+    const char *a = strstr(body, key);
+    if (!a) return -1;
+    a += strlen(key);
+    int n = 0, depth = 0;
+    for (const char *p = a; *p; p++) {
+        if (*p == '"') {
+            const char *e = p + 1;
+            while (*e && *e != '"') e += (*e == '\\' && e[1]) ? 2 : 1;
+            if (!*e) return n;
+            int is_pid = depth == 1 && !strncmp(p, "\"product_id\":\"", 14);
+            int is_elem = depth == 0 && p[-1] != ':';  /* plain array of strings */
+            if (is_pid) {
+                p += 13;
+                e = p + 1;
+                while (*e && *e != '"') e++;
+                if (!*e) return n;
+            }
+            if (is_pid || is_elem) {
+                *out = xrealloc(*out, sizeof **out * (size_t)(n + 1));
+                (*out)[n++] = strndup(p + 1, (size_t)(e - p - 1));
+            }
+            p = e;
+        } else if (*p == '{' || *p == '[') {
+            if (p != a) depth++;
+        } else if (*p == '}') {
+            depth--;
+        } else if (*p == ']') {
+            if (depth == 0) break;
+            depth--;
+        }
+    }
+    return n;
+}
+
+static void free_ids(char **v, int n)
+{
+    for (int i = 0; i < n; i++) free(v[i]);
+}
+
+static int score_list(char **recs, int nrec, char **rest, int nrest)
+{
+    int hits = 0;
+    for (int r = 0; r < nrest; r++)
+        for (int i = 0; i < nrec; i++)
+            if (!strcmp(recs[i], rest[r])) {
+                hits++;
+                break;
+            }
+    return hits;
+}
+
+/* --ids: cases file of uci2segment --holdout; --file: its reveal NDJSON (one line per case, same
+ * order). Per case: POST /v1/track the reveal (--write-key), GET .../recommendations?limit=N
+ * (--key) until products_of_interest shows the revealed product, score. --answers FILE gets
+ * 'userId TAB p1 TAB p2 ...' (c360's list in order) for the independent checks. */
+static int cmd_recs(void)
+{
+    if (!opt_ids || !opt_file || !opt_write_key) die("--ids (cases), --file (reveal NDJSON) and --write-key are required");
+    if (opt_limit < 1 || opt_limit > 100) die("--limit must be 1..100");
+    FILE *fc = fopen(opt_ids, "r"), *fr = fopen(opt_file, "r");
+    if (!fc || !fr) die("cannot open %s or %s", opt_ids, opt_file);
+    FILE *fa = opt_answers ? fopen(opt_answers, "w") : NULL;
+    if (opt_answers && !fa) die("cannot open %s", opt_answers);
+    char *line = NULL, *ev = NULL, **f = NULL, **pop = NULL, **recs = NULL, **poi = NULL;
+    size_t cap = 0, evcap = 0;
+    int npop = 0, n = 0, errors = 0, hit = 0, pop_hit = 0, co_cases = 0;
+    long skipped = -1;
+    double recall = 0, pop_recall = 0, nrecs_sum = 0;
+    buf body = {0}, path = {0};
+    while (getline(&line, &cap, fc) >= 0) {
+        int nf = split_tabs(line, &f);
+        if (!strcmp(f[0], "#skipped") && nf == 2) {
+            skipped = atol(f[1]);
+            continue;
+        }
+        if (!strcmp(f[0], "#popular")) {
+            for (int i = 1; i < nf; i++) {
+                pop = xrealloc(pop, sizeof *pop * (size_t)(npop + 1));
+                pop[npop++] = strdup(f[i]);
+            }
+            continue;
+        }
+        if (nf < 3) die("malformed case line (userId, revealed product, rest...): %s", line);
+        ssize_t el = getline(&ev, &evcap, fr);
+        if (el <= 0) die("%s has fewer lines than %s has cases", opt_file, opt_ids);
+        ev[strcspn(ev, "\r\n")] = 0;
+        char needle[512];
+        snprintf(needle, sizeof needle, "\"userId\":\"%s\"", f[0]);
+        if (!strstr(ev, needle)) die("reveal line %d is not for %s", n + 1, f[0]);
+        int st = http_call("POST", "/v1/track", opt_write_key, ev, &body);
+        if (st != 200) {
+            if (errors++ < 10) fprintf(stderr, "loadgen recs: POST /v1/track for %s -> %d %.200s\n", f[0], st, body.b ? body.b : "");
+            continue;
+        }
+        path.n = 0;
+        bprintf(&path, "/v1/profiles/user_id:%s/recommendations?limit=%d", f[0], opt_limit);
+        int nrec = -1, seen = 0;
+        for (int attempt = 0; attempt < 2000 && !seen; attempt++) {   /* until the reveal is visible (~2 s at most) */
+            if (attempt) usleep(1000);
+            st = http_call("GET", path.b, opt_key, NULL, &body);
+            if (st != 200) break;
+            int np = json_ids(body.b, "\"products_of_interest\":", &poi);
+            for (int i = 0; i < np && !seen; i++) seen = !strcmp(poi[i], f[1]);
+            if (np > 0) free_ids(poi, np);
+        }
+        if (st == 200 && seen) nrec = json_ids(body.b, "\"recommendations\":", &recs);
+        if (nrec < 0) {
+            if (errors++ < 10)
+                fprintf(stderr, "loadgen recs: GET %s -> %d%s %.200s\n", path.b, st, seen ? "" : " (reveal not visible)", body.b ? body.b : "");
+            continue;
+        }
+        n++;
+        int h = score_list(recs, nrec, f + 2, nf - 2);
+        hit += h > 0;
+        recall += (double)h / (nf - 2);
+        nrecs_sum += nrec;
+        co_cases += strstr(body.b, "\"source\":\"co_purchase\"") != NULL;
+        if (fa) {
+            fputs(f[0], fa);
+            for (int i = 0; i < nrec; i++) fprintf(fa, "\t%s", recs[i]);
+            fputc('\n', fa);
+        }
+        free_ids(recs, nrec);
+        /* the baseline: the most-ordered products before the cut, without the revealed one */
+        char *top[100];
+        int nt = 0;
+        for (int i = 0; i < npop && nt < opt_limit; i++)
+            if (strcmp(pop[i], f[1])) top[nt++] = pop[i];
+        h = score_list(top, nt, f + 2, nf - 2);
+        pop_hit += h > 0;
+        pop_recall += (double)h / (nf - 2);
+    }
+    if (npop < opt_limit + 1) die("the cases file lists %d popular products; %d are needed", npop, opt_limit + 1);
+    if (fa && fclose(fa)) die("write error on %s", opt_answers);
+    fclose(fc);
+    fclose(fr);
+    double d = n ? n : 1;
+    fprintf(stderr, "loadgen recs: %d cases (%ld skipped: single-product hidden order), %d errors; c360 hit@%d %.4f recall@%d %.4f "
+                    "(co-purchase in %d cases, %.1f recommendations per answer); popularity hit@%d %.4f recall@%d %.4f\n",
+            n, skipped, errors, opt_limit, hit / d, opt_limit, recall / d, co_cases, nrecs_sum / d, opt_limit, pop_hit / d, opt_limit,
+            pop_recall / d);
+    printf("RESULT mode=recs cases=%d skipped=%ld errors=%d hit=%.4f recall=%.4f pop_hit=%.4f pop_recall=%.4f co_cases=%d\n", n, skipped,
+           errors, hit / d, recall / d, pop_hit / d, pop_recall / d, co_cases);
+    free_ids(pop, npop);
+    free(pop);
+    free(recs);
+    free(poi);
+    free(line);
+    free(ev);
+    free(f);
+    free(body.b);
+    free(path.b);
+    return 0;
+}
+
 /* ---------------------------------------------------------------- readiness */
 /* polls GET /readyz every millisecond; prints the time from this process's start to the first 200
  * (start it right after the server to time a restart) */
@@ -939,11 +992,13 @@ static int cmd_ready(int64_t t0)
         if (now_ns() > deadline) {
             fprintf(stderr, "loadgen ready: no 200 from /readyz within %.0f s\n", opt_duration);
             printf("RESULT mode=ready ready_ms=-1\n");
+            free(body.b);
             return 1;
         }
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
     }
+    free(body.b);
     double ms = (double)(now_ns() - t0) / 1e6;
     fprintf(stderr, "loadgen ready: /readyz 200 after %.1f ms\n", ms);
     printf("RESULT mode=ready ready_ms=%.1f\n", ms);
@@ -962,6 +1017,7 @@ static void usage(FILE *f)
             "  fresh     time from a /v1/track 200 until a profile read shows the event\n"
             "  verify    compare --samples random profiles with an expected-counts file (--ids)\n"
             "  ready     time until GET /readyz answers 200 (gives up after --duration seconds)\n"
+            "  recs      recommendation quality on uci2segment --holdout cases (--ids CASES --file REVEAL.ndjson)\n"
             "options:\n"
             "  --host IP (127.0.0.1)  --port N (8360)  --key KEY (Bearer key for reads / ingest)\n"
             "  --write-key KEY (fresh: key for /v1/track)  --ids FILE (first word of each line is a user id)\n"
@@ -969,12 +1025,15 @@ static void usage(FILE *f)
             "  --rate R (10000)  --duration S (10)  --warmup S (1)  --conns N (32)\n"
             "  --start R (2000)  --factor F (1.25)  --max R  --step S (5)  --limit-us US (1000)\n"
             "  --file NDJSON  --batch N (100)  --max-batch-bytes N (460800)  --max-seconds S (0 = whole file)\n"
-            "  --samples N (300)  --seed N\n");
+            "  --samples N (300)  --seed N\n"
+            "  --path-suffix STR (lookup/maxrate: appended to /v1/profiles/user_id:ID)\n"
+            "  --limit N (recs: 10)  --answers FILE (recs: c360's lists, for the checks)\n");
 }
 
 int main(int argc, char **argv)
 {
     int64_t t_start = now_ns();
+    bench_init("loadgen", 2);
     signal(SIGPIPE, SIG_IGN);
     if (argc < 2) {
         usage(stderr);
@@ -998,6 +1057,9 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--proto")) opt_proto = v;
         else if (!strcmp(a, "--sha")) opt_sha = v;
         else if (!strcmp(a, "--resp-prefix")) opt_resp_prefix = v;
+        else if (!strcmp(a, "--path-suffix")) opt_path_suffix = v;
+        else if (!strcmp(a, "--limit")) opt_limit = atoi(v);
+        else if (!strcmp(a, "--answers")) opt_answers = v;
         else if (!strcmp(a, "--rate")) opt_rate = atof(v);
         else if (!strcmp(a, "--duration")) opt_duration = atof(v);
         else if (!strcmp(a, "--warmup")) opt_warmup = atof(v);
@@ -1021,6 +1083,7 @@ int main(int argc, char **argv)
     if (!strcmp(mode, "fresh")) return cmd_fresh();
     if (!strcmp(mode, "verify")) return cmd_verify();
     if (!strcmp(mode, "ready")) return cmd_ready(t_start);
+    if (!strcmp(mode, "recs")) return cmd_recs();
     usage(stderr);
     return 2;
 }

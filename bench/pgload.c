@@ -13,34 +13,15 @@
  * Prints human lines on stderr and one "RESULT key=value ..." line on stdout. Any database
  * error stops the run with exit status 1. libpq, one thread per connection. */
 #define _GNU_SOURCE
+#include "common.h"
+
 #include <libpq-fe.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static void die(const char *msg)
-{
-    fprintf(stderr, "pgload: %s\n", msg);
-    exit(1);
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static void *xrealloc(void *p, size_t n)
-{
-    p = realloc(p, n ? n : 1);
-    if (!p) die("out of memory");
-    return p;
-}
 
 typedef struct {
     char *data;
@@ -166,34 +147,6 @@ static void push(worker *w, batch *b)
     w->count++;
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
-}
-
-static uint64_t route_hash(const char *line, size_t len)
-{
-    const char *k = memmem(line, len, "\"anonymousId\":\"", 15);
-    size_t klen = 15;
-    if (!k) {
-        k = memmem(line, len, "\"userId\":\"", 10);
-        klen = 10;
-    }
-    uint64_t h = 1469598103934665603ULL;
-    if (!k) return h;
-    for (const char *p = k + klen; p < line + len && *p != '"'; p++) h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-    return h;
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
-static int64_t pct(const int64_t *v, size_t n, double p)
-{
-    if (!n) return 0;
-    size_t r = (size_t)ceil(p / 100.0 * (double)n);
-    if (r < 1) r = 1;
-    if (r > n) r = n;
-    return v[r - 1];
 }
 
 static double opt_max_seconds = 0;
@@ -351,6 +304,7 @@ static int cmd_fresh(const char *db, const char *idsfile, int samples)
 
 int main(int argc, char **argv)
 {
+    bench_init("pgload", 1);
     const char *db = NULL, *file = NULL, *idsf = NULL;
     int bsize = 1000, k = 1, samples = 300;
     if (argc < 2) {

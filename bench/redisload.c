@@ -13,11 +13,9 @@
  * Plain sockets and RESP, one thread per connection. "RESULT key=value" on stdout. A Redis
  * error reply stops the run with exit status 1. */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
+#include "common.h"
+
 #include <errno.h>
-#include <math.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,40 +27,6 @@
 
 static int opt_port = 6379;
 
-static void die(const char *msg)
-{
-    fprintf(stderr, "redisload: %s\n", msg);
-    exit(1);
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static void *xrealloc(void *p, size_t n)
-{
-    p = realloc(p, n ? n : 1);
-    if (!p) die("out of memory");
-    return p;
-}
-
-typedef struct {
-    char *b;
-    size_t n, cap;
-} buf;
-static void bput(buf *b, const void *s, size_t n)
-{
-    if (b->n + n + 1 > b->cap) {
-        while (b->n + n + 1 > b->cap) b->cap = b->cap ? b->cap * 2 : 65536;
-        b->b = xrealloc(b->b, b->cap);
-    }
-    memcpy(b->b + b->n, s, n);
-    b->n += n;
-    b->b[b->n] = 0;
-}
 static void bcmd(buf *b, int argc, const char **argv, const size_t *lens)
 {
     char h[32];
@@ -78,12 +42,8 @@ static void bcmd(buf *b, int argc, const char **argv, const size_t *lens)
 
 static int connect_redis(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)opt_port)};
-    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) < 0) die("cannot connect to Redis on 127.0.0.1");
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    int fd = tcp_connect("127.0.0.1", opt_port);
+    if (fd < 0) die("cannot connect to Redis on 127.0.0.1");
     return fd;
 }
 
@@ -97,37 +57,12 @@ static void send_all(int fd, const char *p, size_t n)
     }
 }
 
-/* length of one complete RESP value at b, 0 if incomplete */
-static long resp_value(const char *b, size_t n)
+/* length of one complete RESP value at b, 0 if incomplete; a malformed reply stops the run */
+static long resp_len(const char *b, size_t n)
 {
-    if (n < 3) return 0;
-    const char *eol = memmem(b, n, "\r\n", 2);
-    if (!eol) return 0;
-    size_t h = (size_t)(eol - b) + 2;
-    switch (b[0]) {
-    case '+':
-    case '-':
-    case ':':
-        return (long)h;
-    case '$': {
-        long l = atol(b + 1);
-        if (l < 0) return (long)h;
-        return n < h + (size_t)l + 2 ? 0 : (long)(h + (size_t)l + 2);
-    }
-    case '*': {
-        long k = atol(b + 1);
-        size_t off = h;
-        for (long i = 0; i < k; i++) {
-            long v = resp_value(b + off, n - off);
-            if (v <= 0) return v;
-            off += (size_t)v;
-        }
-        return (long)off;
-    }
-    default:
-        die("malformed reply from Redis");
-    }
-    return -1;
+    long v = resp_value(b, n);
+    if (v < 0) die("malformed reply from Redis");
+    return v;
 }
 
 typedef struct {
@@ -139,18 +74,13 @@ typedef struct {
 static long read_reply(rconn *r)
 {
     for (;;) {
-        long v = r->in.n ? resp_value(r->in.b, r->in.n) : 0;
+        long v = r->in.n ? resp_len(r->in.b, r->in.n) : 0;
         if (v > 0) return v;
         char tmp[65536];
         ssize_t k = recv(r->fd, tmp, sizeof tmp, 0);
         if (k <= 0) die("Redis closed the connection");
         bput(&r->in, tmp, (size_t)k);
     }
-}
-static void consume(rconn *r, size_t n)
-{
-    memmove(r->in.b, r->in.b + n, r->in.n - n);
-    r->in.n -= n;
 }
 
 /* ---------------------------------------------------------------- ingest */
@@ -193,7 +123,7 @@ static void *worker_main(void *arg)
                 exit(1);
             }
             if (r.in.b[0] == ':' && r.in.b[1] == '1') w->stored++;
-            consume(&r, (size_t)len);
+            bconsume(&r.in, (size_t)len);
         }
         w->batches++;
         if (w->nlat == w->caplat) w->lat = xrealloc(w->lat, sizeof *w->lat * (w->caplat = w->caplat ? w->caplat * 2 : 4096));
@@ -219,34 +149,6 @@ static void push(worker *w, batch *b)
     w->count++;
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
-}
-
-static uint64_t route_hash(const char *line, size_t len)
-{
-    const char *k = memmem(line, len, "\"anonymousId\":\"", 15);
-    size_t klen = 15;
-    if (!k) {
-        k = memmem(line, len, "\"userId\":\"", 10);
-        klen = 10;
-    }
-    uint64_t h = 1469598103934665603ULL;
-    if (!k) return h;
-    for (const char *p = k + klen; p < line + len && *p != '"'; p++) h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-    return h;
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
-static int64_t pct(const int64_t *v, size_t n, double p)
-{
-    if (!n) return 0;
-    size_t r = (size_t)ceil(p / 100.0 * (double)n);
-    if (r < 1) r = 1;
-    if (r > n) r = n;
-    return v[r - 1];
 }
 
 static double opt_max_seconds = 0;
@@ -371,7 +273,7 @@ static int lookup(rconn *r, const char *sha, const char *id, int nf, const char 
             }
         }
     }
-    consume(r, (size_t)len);
+    bconsume(&r->in, (size_t)len);
     return found;
 }
 
@@ -453,7 +355,7 @@ static int cmd_fresh(const char *isha, const char *lsha, const char *path, int s
         free(c.b);
         long len = read_reply(&r);
         if (r.in.b[0] == '-') die("Redis error on the probe event");
-        consume(&r, (size_t)len);
+        bconsume(&r.in, (size_t)len);
         int64_t tack = now_ns();
         long now;
         int reads = 0;
@@ -484,6 +386,7 @@ static int cmd_fresh(const char *isha, const char *lsha, const char *path, int s
 
 int main(int argc, char **argv)
 {
+    bench_init("redisload", 1);
     const char *sha = NULL, *lsha = NULL, *file = NULL, *ids = NULL;
     int bsize = 100, k = 1, samples = 300;
     if (argc < 2) {

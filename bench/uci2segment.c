@@ -18,6 +18,20 @@
  * would rightly merge the copies); timestamps and everything else are identical across copies.
  * --first-copy K starts at copy K (the harness uses it for fresh customers to ingest over HTTP).
  *
+ * --holdout CASES --reveal REVEAL.ndjson (the recommendation-quality benchmark, bench/recs-quality):
+ * for every customer with two or more orders, the last order (latest time, then file order) is
+ * hidden: it, the page/views/adds generated for it and every later event of that customer are
+ * left out of the output. CASES gets one line per scored case,
+ *   userId TAB revealed_product TAB rest_1 TAB rest_2 ...
+ * where revealed_product is the hidden order's first line item (CSV row order) and rest_* are the
+ * other distinct products of the hidden order (all lines, even when the event would have been
+ * truncated); hidden orders with a single distinct product are not scored, only counted. Before
+ * the cases: "#skipped TAB N" and "#popular TAB p1 ... p11", the 11 products in the most output
+ * orders (count desc, product_id asc; the products as the events carry them, so truncated lists
+ * count as c360 sees them). REVEAL gets, per case, one "Product Viewed" of the revealed product at
+ * max(hidden order - 9 min, the customer's last output order + 1 s), i.e. after the last order
+ * the server knows of. --expected counts exclude the hidden events.
+ *
  * The one deviation from the data: an order's products list is cut when the event would pass
  * ~24 KB (c360 limits events to 32 KB; 0.3% of orders have up to 542 lines); such orders carry
  * "products_truncated":true, revenue and item_count still cover every line.
@@ -99,6 +113,10 @@ static customer *custs;
 static size_t ncusts, capcusts;
 static bevent *evs;
 static size_t nevs, capevs;
+
+/* --holdout: per customer the hidden invoice (UINT32_MAX: none) and the time of the last order kept */
+static uint32_t *hidden_inv;
+static int64_t *kept_last_ms;
 
 /* open-addressing hash tables: invoice number -> index, customer id -> index */
 static uint32_t *inv_ht, *cust_ht;
@@ -450,6 +468,8 @@ static void product_props(buf *b, const item *it)
     bs(b, it->price);
 }
 
+static uint32_t emitted_lines; /* products written by the latest emit() of an order */
+
 static void emit(buf *b, const bevent *e, long k)
 {
     const customer *c = &custs[e->cust];
@@ -507,6 +527,7 @@ static void emit(buf *b, const bevent *e, long k)
             bs(b, "}");
         }
         bs(b, "]");
+        emitted_lines = i;
         if (i < v->n) bs(b, ",\"products_truncated\":true");
         bf(b, ",\"item_count\":%u", v->n);
         if (refund) {
@@ -523,6 +544,131 @@ static void emit(buf *b, const bevent *e, long k)
     bf(b, ",\"timestamp\":\"%s\",\"messageId\":\"m-%ld-%u\"}\n", ts, k, e->seq);
 }
 
+/* ---- --holdout: leave the last order out ---- */
+static int dropped(const bevent *e)
+{
+    if (!hidden_inv) return 0;
+    uint32_t h = hidden_inv[e->cust];
+    if (h == UINT32_MAX) return 0;
+    if (e->ts > invs[h].ts * 1000) return 1; /* anything after the hidden order */
+    return e->inv == h && (e->kind == K_PAGE || e->kind == K_VIEW || e->kind == K_ADD || e->kind == K_ORDER);
+}
+
+static void holdout_plan(void)
+{
+    hidden_inv = xrealloc(NULL, sizeof *hidden_inv * (ncusts ? ncusts : 1));
+    kept_last_ms = xrealloc(NULL, sizeof *kept_last_ms * (ncusts ? ncusts : 1));
+    for (size_t c = 0; c < ncusts; c++) hidden_inv[c] = UINT32_MAX, kept_last_ms[c] = INT64_MIN;
+    for (size_t v = 0; v < ninvs; v++) { /* latest order by time, then file order */
+        const invoice *o = &invs[v];
+        if (o->cust >= ncusts || o->cancel || custs[o->cust].orders < 2) continue;
+        uint32_t h = hidden_inv[o->cust];
+        if (h == UINT32_MAX || o->ts >= invs[h].ts) hidden_inv[o->cust] = (uint32_t)v;
+    }
+    for (size_t i = 0; i < nevs; i++) {
+        const bevent *e = &evs[i];
+        if (!dropped(e)) {
+            if (e->kind == K_ORDER && e->ts > kept_last_ms[e->cust]) kept_last_ms[e->cust] = e->ts;
+            continue;
+        }
+        custs[e->cust].total--;
+        if (e->kind == K_ORDER) custs[e->cust].orders--;
+        if (e->kind == K_REFUND) custs[e->cust].refunds--;
+    }
+}
+
+/* product popularity over the orders written: stock code -> count, counted once per order */
+typedef struct { const char *id; uint64_t n; uint64_t gen; } prod;
+static prod *prods;
+static size_t prodcap = 1u << 15, nprods;
+
+static prod *prod_get(const char *id)
+{
+    if (!prods) prods = calloc(prodcap, sizeof *prods);
+    if (!prods) die("out of memory");
+    size_t i = fnv(id, strlen(id), FNV0) & (prodcap - 1);
+    while (prods[i].id && strcmp(prods[i].id, id)) i = (i + 1) & (prodcap - 1);
+    if (!prods[i].id) {
+        if (++nprods * 2 > prodcap) die("too many products");
+        prods[i].id = id;
+    }
+    return &prods[i];
+}
+
+static void count_order(uint32_t inv, uint32_t lines, uint64_t gen)
+{
+    for (uint32_t i = 0; i < lines; i++) {
+        prod *p = prod_get(items[invs[inv].first + i].stock);
+        if (p->gen != gen) p->gen = gen, p->n++;
+    }
+}
+
+static int cmp_pop(const void *a, const void *b)
+{
+    const prod *x = a, *y = b;
+    if (!x->id || !y->id) return !x->id - !y->id;
+    if (x->n != y->n) return x->n > y->n ? -1 : 1;
+    return strcmp(x->id, y->id);
+}
+
+static void holdout_write(const char *cases, const char *reveal, long first, long scale)
+{
+    FILE *fc = fopen(cases, "wb"), *fr = fopen(reveal, "wb");
+    if (!fc || !fr) die("cannot open the --holdout/--reveal output files");
+    size_t skipped = 0;
+    for (size_t c = 0; c < ncusts; c++) {
+        uint32_t h = hidden_inv[c];
+        if (h == UINT32_MAX) continue;
+        uint32_t distinct = 0;
+        for (uint32_t i = 0; i < invs[h].n; i++) {
+            int dup = 0;
+            for (uint32_t j = 0; j < i && !dup; j++) dup = !strcmp(items[invs[h].first + i].stock, items[invs[h].first + j].stock);
+            distinct += !dup;
+        }
+        if (distinct < 2) skipped++;
+    }
+    qsort(prods, prodcap, sizeof *prods, cmp_pop);
+    fprintf(fc, "#skipped\t%zu\n#popular", skipped * (size_t)scale);
+    for (size_t i = 0; i < 11 && i < nprods; i++) fprintf(fc, "\t%s", prods[i].id);
+    fputc('\n', fc);
+    buf b = {0};
+    for (long k = first; k < first + scale; k++)
+        for (size_t c = 0; c < ncusts; c++) {
+            uint32_t h = hidden_inv[c];
+            if (h == UINT32_MAX) continue;
+            const invoice *o = &invs[h];
+            const item *rv = &items[o->first];
+            b.n = 0;
+            if (k == 0) bf(&b, "uci-%ld\t%s", custs[c].cid, rv->stock);
+            else bf(&b, "uci-%ld-%ld\t%s", custs[c].cid, k, rv->stock);
+            uint32_t rest = 0;
+            for (uint32_t i = 1; i < o->n; i++) {
+                const char *s = items[o->first + i].stock;
+                int dup = 0;
+                for (uint32_t j = 0; j < i && !dup; j++) dup = !strcmp(items[o->first + j].stock, s);
+                if (dup) continue;
+                bf(&b, "\t%s", s);
+                rest++;
+            }
+            if (!rest) continue;
+            bs(&b, "\n");
+            if (fwrite(b.b, 1, b.n, fc) != b.n) die("write error on the cases file");
+            int64_t t = o->ts * 1000 - 9 * 60000;
+            if (t <= kept_last_ms[c]) t = kept_last_ms[c] + 1000;
+            char ts[64];
+            fmt_ts(ts, t);
+            b.n = 0;
+            bs(&b, "{\"type\":\"track\",\"event\":\"Product Viewed\",");
+            ids(&b, &custs[c], k, 1);
+            bs(&b, ",\"properties\":{");
+            product_props(&b, rv);
+            bf(&b, "},\"timestamp\":\"%s\",\"messageId\":\"m-%ld-r%u\"}\n", ts, k, h);
+            if (fwrite(b.b, 1, b.n, fr) != b.n) die("write error on the reveal file");
+        }
+    free(b.b);
+    if (fclose(fc) || fclose(fr)) die("write error on the --holdout/--reveal files");
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: uci2segment [--csv FILE.csv.gz] [--scale N] [--first-copy K] [--customers N] [-o OUT] [--expected FILE] [--stats]\n"
@@ -532,12 +678,13 @@ static void usage(FILE *f)
                "  --customers N    only the first N customers of the file (smoke tests)\n"
                "  -o OUT           NDJSON output (default stdout)\n"
                "  --expected FILE  per customer copy: 'userId total_events orders_completed orders_refunded'\n"
-               "  --stats          print customers/events/bytes to stderr\n");
+               "  --stats          print customers/events/bytes to stderr\n"
+               "  --holdout CASES --reveal FILE  leave every repeat customer's last order out (see the header)\n");
 }
 
 int main(int argc, char **argv)
 {
-    const char *csv = DEFAULT_CSV, *out = NULL, *expected = NULL;
+    const char *csv = DEFAULT_CSV, *out = NULL, *expected = NULL, *holdout = NULL, *reveal = NULL;
     long scale = 1, first = 0, maxc = 0;
     int stats = 0;
     for (int i = 1; i < argc; i++) {
@@ -549,6 +696,8 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "-o") && v) out = argv[++i];
         else if (!strcmp(a, "--expected") && v) expected = argv[++i];
         else if (!strcmp(a, "--customers") && v) maxc = strtol(argv[++i], NULL, 10);
+        else if (!strcmp(a, "--holdout") && v) holdout = argv[++i];
+        else if (!strcmp(a, "--reveal") && v) reveal = argv[++i];
         else if (!strcmp(a, "--stats")) stats = 1;
         else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
@@ -562,6 +711,8 @@ int main(int argc, char **argv)
     read_csv(csv);
     if (maxc > 0 && (size_t)maxc < ncusts) ncusts = (size_t)maxc; /* the first N customers to appear */
     build_events();
+    if (!holdout != !reveal) die("--holdout and --reveal go together");
+    if (holdout) holdout_plan();
 
     FILE *fo = out && strcmp(out, "-") ? fopen(out, "wb") : stdout;
     if (!fo) die("cannot open the output file");
@@ -570,17 +721,23 @@ int main(int argc, char **argv)
     buf b = {0};
     uint64_t bytes = 0, n = 0;
     for (size_t i = 0; i < nevs; i++) {
+        if (dropped(&evs[i])) continue;
         for (long k = first; k < first + scale; k++) {
             emit(&b, &evs[i], k);
             n++;
+            if (holdout && k == first && evs[i].kind == K_ORDER) count_order(evs[i].inv, emitted_lines, (uint64_t)i + 1);
         }
-        if (b.n > (1u << 20) || i + 1 == nevs) {
+        if (b.n > (1u << 20)) {
             if (fwrite(b.b, 1, b.n, fo) != b.n) die("write error");
             bytes += b.n;
             b.n = 0;
         }
     }
+    if (b.n && fwrite(b.b, 1, b.n, fo) != b.n) die("write error");
+    bytes += b.n;
+    b.n = 0;
     if (fflush(fo) || (fo != stdout && fclose(fo))) die("write error");
+    if (holdout) holdout_write(holdout, reveal, first, scale);
     if (expected) {
         FILE *fe = fopen(expected, "wb");
         if (!fe) die("cannot open the expected-counts file");
