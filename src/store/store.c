@@ -226,16 +226,11 @@ int c360_store_open(c360_store **out, const char *dir, const c360_store_opts *o,
     rocksdb_block_based_options_set_block_cache(s->topts, s->cache);
     s->bloom = rocksdb_filterpolicy_create_bloom_full(10);
     rocksdb_block_based_options_set_filter_policy(s->topts, s->bloom);
-    /* Partitioned index and filters: a full filter or index of a big SST file can be larger
-     * than one shard of the block cache, and was then read (and checksummed) from the file
-     * again on every point lookup. Partitions are small cache entries; the top level is pinned. */
-    rocksdb_block_based_options_set_index_type(s->topts, rocksdb_block_based_table_index_type_two_level_index_search);
-    rocksdb_block_based_options_set_partition_filters(s->topts, 1);
-    rocksdb_block_based_options_set_metadata_block_size(s->topts, 4096);
-    rocksdb_block_based_options_set_cache_index_and_filter_blocks(s->topts, 1);
-    rocksdb_block_based_options_set_cache_index_and_filter_blocks_with_high_priority(s->topts, 1);
-    rocksdb_block_based_options_set_pin_top_level_index_and_filter(s->topts, 1);
-    rocksdb_block_based_options_set_pin_l0_filter_and_index_blocks_in_cache(s->topts, 1);
+    /* Index and filter blocks live with the open table readers, outside the block cache: a full
+     * filter or index of a big SST file can be larger than one shard of the cache, and was then
+     * read (and checksummed) from the file again on every point lookup. Their memory is about
+     * 1.3 bytes per key (10-bit bloom filters) plus the index. */
+    rocksdb_block_based_options_set_cache_index_and_filter_blocks(s->topts, 0);
     rocksdb_block_based_options_set_block_size(s->topts, 16 << 10);
     rocksdb_options_set_block_based_table_factory(s->opts, s->topts);
     s->cfilter = rocksdb_compactionfilter_create(s, cf_destroy, cf_filter, cf_name);
