@@ -1,7 +1,6 @@
 /* main.c -- `c360 <command>`: dispatch to the command implementations (cmd_*.c). */
 #include "cli/cli.h"
 
-#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,11 +29,6 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-    /* keep freed memory in the heap instead of returning it to the kernel after every large
-     * response or batch (glibc's dynamic trim threshold made reads grow the heap each time) */
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, 256 << 20);
-    mallopt(M_TOP_PAD, 16 << 20);
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -29,7 +29,7 @@ struct c360_store {
     rocksdb_readoptions_t *ropts;
     rocksdb_writeoptions_t *wopts_sync, *wopts_nosync;
     rocksdb_block_based_table_options_t *topts;
-    rocksdb_cache_t *cache, *row_cache;
+    rocksdb_cache_t *cache;
     rocksdb_filterpolicy_t *bloom;
     rocksdb_compactionfilter_t *cfilter;
     unsigned char secret[32];
@@ -231,16 +231,8 @@ int c360_store_open(c360_store **out, const char *dir, const c360_store_opts *o,
      * read (and checksummed) from the file again on every point lookup. Their memory is about
      * 1.3 bytes per key (10-bit bloom filters) plus the index. */
     rocksdb_block_based_options_set_cache_index_and_filter_blocks(s->topts, 0);
-    /* 4 KB blocks: a profile lookup that misses the caches reads and decompresses one small
-     * block (a profile record sits among its customer's events) */
-    rocksdb_block_based_options_set_block_size(s->topts, 4 << 10);
+    rocksdb_block_based_options_set_block_size(s->topts, 16 << 10);
     rocksdb_options_set_block_based_table_factory(s->opts, s->topts);
-    /* a row cache (half the block cache) keeps hot point lookups (identity index entries and
-     * profile records) as key/value pairs: no block to read or decompress */
-    if (o->block_cache_bytes >= (32 << 20)) {
-        s->row_cache = rocksdb_cache_create_lru((size_t)(o->block_cache_bytes / 2));
-        rocksdb_options_set_row_cache(s->opts, s->row_cache);
-    }
     s->cfilter = rocksdb_compactionfilter_create(s, cf_destroy, cf_filter, cf_name);
     rocksdb_options_set_compaction_filter(s->opts, s->cfilter);
     /* owned by the options from here on */
@@ -318,7 +310,6 @@ void c360_store_close(c360_store *s)
     if (s->opts) rocksdb_options_destroy(s->opts);
     if (s->topts) rocksdb_block_based_options_destroy(s->topts); /* also releases the filter policy */
     if (s->cache) rocksdb_cache_destroy(s->cache);
-    if (s->row_cache) rocksdb_cache_destroy(s->row_cache);
     if (s->cfilter) rocksdb_compactionfilter_destroy(s->cfilter);
     sodium_memzero(s->secret, sizeof s->secret);
     pthread_rwlock_destroy(&s->lock);
