@@ -1,5 +1,7 @@
 /* common.c -- owns the shared helpers of the benchmark's client tools (see common.h). */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "common.h"
 
 #include <arpa/inet.h>

@@ -38,6 +38,7 @@
  *
  * C11, libc + zlib. Output is deterministic (same input and options give the same bytes). */
 #define _POSIX_C_SOURCE 200809L
+#include "common.h"
 #include "util/clock.h"   /* c360_days_from_civil: the project's own calendar arithmetic */
 #include <errno.h>
 #include <stdarg.h>
@@ -49,19 +50,6 @@
 
 #define DEFAULT_CSV "/work/shared/datasets/commerce/online_retail_uci/online_retail.csv.gz"
 #define MAX_EVENT_PRODUCTS_BYTES (24 * 1024)
-
-static void die(const char *msg)
-{
-    fprintf(stderr, "uci2segment: %s\n", msg);
-    exit(2);
-}
-
-static void *xrealloc(void *p, size_t n)
-{
-    p = realloc(p, n ? n : 1);
-    if (!p) die("out of memory");
-    return p;
-}
 
 static char *xstrdup(const char *s, size_t n)
 {
@@ -381,43 +369,7 @@ static void build_events(void)
     qsort(evs, nevs, sizeof *evs, cmp_ev);
 }
 
-/* ---- output ---- */
-typedef struct {
-    char *b;
-    size_t n, cap;
-} buf;
-
-static void bgrow(buf *b, size_t add)
-{
-    if (b->n + add + 1 > b->cap) {
-        while (b->n + add + 1 > b->cap) b->cap = b->cap ? b->cap * 2 : 65536;
-        b->b = xrealloc(b->b, b->cap);
-    }
-}
-static void bput(buf *b, const char *s, size_t n)
-{
-    bgrow(b, n);
-    memcpy(b->b + b->n, s, n);
-    b->n += n;
-}
-static void bs(buf *b, const char *s) { bput(b, s, strlen(s)); }
-static void bf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void bf(buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    bgrow(b, 256);
-    va_start(ap, fmt);
-    int k = vsnprintf(b->b + b->n, b->cap - b->n, fmt, ap);
-    va_end(ap);
-    if (k < 0) die("format error");
-    if ((size_t)k >= b->cap - b->n) {
-        bgrow(b, (size_t)k + 1);
-        va_start(ap, fmt);
-        vsnprintf(b->b + b->n, b->cap - b->n, fmt, ap);
-        va_end(ap);
-    }
-    b->n += (size_t)k;
-}
+/* ---- output (buf: bench/common.h) ---- */
 static void bjstr(buf *b, const char *s)
 {
     bgrow(b, strlen(s) * 6 + 2);
@@ -451,21 +403,21 @@ static void fmt_ts(char out[64], int64_t ms)
 
 static void ids(buf *b, const customer *c, long k, int with_user)
 {
-    bf(b, "\"anonymousId\":\"anon-%ld-%ld\"", c->cid, k);
+    bprintf(b, "\"anonymousId\":\"anon-%ld-%ld\"", c->cid, k);
     if (with_user) {
-        if (k == 0) bf(b, ",\"userId\":\"uci-%ld\"", c->cid);
-        else bf(b, ",\"userId\":\"uci-%ld-%ld\"", c->cid, k);
+        if (k == 0) bprintf(b, ",\"userId\":\"uci-%ld\"", c->cid);
+        else bprintf(b, ",\"userId\":\"uci-%ld-%ld\"", c->cid, k);
     }
 }
 
 static void product_props(buf *b, const item *it)
 {
-    bs(b, "\"product_id\":");
+    bputs(b, "\"product_id\":");
     bjstr(b, it->stock);
-    bs(b, ",\"name\":");
+    bputs(b, ",\"name\":");
     bjstr(b, it->desc);
-    bs(b, ",\"price\":");
-    bs(b, it->price);
+    bputs(b, ",\"price\":");
+    bputs(b, it->price);
 }
 
 static uint32_t emitted_lines; /* products written by the latest emit() of an order */
@@ -480,68 +432,68 @@ static void emit(buf *b, const bevent *e, long k)
     switch (e->kind) {
     case K_ANON_PAGE:
     case K_PAGE:
-        bs(b, "{\"type\":\"page\",\"name\":\"Shop\",");
+        bputs(b, "{\"type\":\"page\",\"name\":\"Shop\",");
         ids(b, c, k, e->kind == K_PAGE);
-        bs(b, ",\"properties\":{\"path\":\"/shop\",\"url\":\"https://retail.example/shop\",\"title\":\"Shop\"}");
+        bputs(b, ",\"properties\":{\"path\":\"/shop\",\"url\":\"https://retail.example/shop\",\"title\":\"Shop\"}");
         break;
     case K_ANON_VIEW:
     case K_VIEW:
     case K_ADD:
-        bf(b, "{\"type\":\"track\",\"event\":\"%s\",", e->kind == K_ADD ? "Product Added" : "Product Viewed");
+        bprintf(b, "{\"type\":\"track\",\"event\":\"%s\",", e->kind == K_ADD ? "Product Added" : "Product Viewed");
         ids(b, c, k, e->kind != K_ANON_VIEW);
-        bs(b, ",\"properties\":{");
+        bputs(b, ",\"properties\":{");
         product_props(b, it);
         if (e->kind == K_ADD) {
-            bs(b, ",\"quantity\":");
-            bs(b, it->qty);
+            bputs(b, ",\"quantity\":");
+            bputs(b, it->qty);
         }
-        bs(b, "}");
+        bputs(b, "}");
         break;
     case K_IDENTIFY:
-        bs(b, "{\"type\":\"identify\",");
+        bputs(b, "{\"type\":\"identify\",");
         ids(b, c, k, 1);
-        if (k == 0) bf(b, ",\"traits\":{\"email\":\"c%ld@retail.example\"", c->cid);
-        else bf(b, ",\"traits\":{\"email\":\"c%ld.%ld@retail.example\"", c->cid, k);
-        bf(b, ",\"phone\":\"+44 7%05ld %05ld\",\"country\":", c->cid % 100000, k % 100000);
+        if (k == 0) bprintf(b, ",\"traits\":{\"email\":\"c%ld@retail.example\"", c->cid);
+        else bprintf(b, ",\"traits\":{\"email\":\"c%ld.%ld@retail.example\"", c->cid, k);
+        bprintf(b, ",\"phone\":\"+44 7%05ld %05ld\",\"country\":", c->cid % 100000, k % 100000);
         bjstr(b, c->country);
-        bs(b, "}");
+        bputs(b, "}");
         break;
     case K_ORDER:
     case K_REFUND: {
         int refund = e->kind == K_REFUND;
-        bf(b, "{\"type\":\"track\",\"event\":\"%s\",", refund ? "Order Refunded" : "Order Completed");
+        bprintf(b, "{\"type\":\"track\",\"event\":\"%s\",", refund ? "Order Refunded" : "Order Completed");
         ids(b, c, k, 1);
-        bs(b, ",\"properties\":{\"order_id\":");
+        bputs(b, ",\"properties\":{\"order_id\":");
         bjstr(b, v->no);
-        bs(b, ",\"currency\":\"GBP\",\"products\":[");
+        bputs(b, ",\"currency\":\"GBP\",\"products\":[");
         size_t start = b->n;
         uint32_t i;
         for (i = 0; i < v->n && b->n - start < MAX_EVENT_PRODUCTS_BYTES; i++) {
             const item *p = &items[v->first + i];
-            if (i) bs(b, ",");
-            bs(b, "{");
+            if (i) bputs(b, ",");
+            bputs(b, "{");
             product_props(b, p);
-            bs(b, ",\"quantity\":");
-            if (refund && p->qty[0] == '-') bs(b, p->qty + 1);
-            else bs(b, p->qty);
-            bs(b, "}");
+            bputs(b, ",\"quantity\":");
+            if (refund && p->qty[0] == '-') bputs(b, p->qty + 1);
+            else bputs(b, p->qty);
+            bputs(b, "}");
         }
-        bs(b, "]");
+        bputs(b, "]");
         emitted_lines = i;
-        if (i < v->n) bs(b, ",\"products_truncated\":true");
-        bf(b, ",\"item_count\":%u", v->n);
+        if (i < v->n) bputs(b, ",\"products_truncated\":true");
+        bprintf(b, ",\"item_count\":%u", v->n);
         if (refund) {
-            bf(b, ",\"total\":%.2f", -v->revenue + 0.0);
+            bprintf(b, ",\"total\":%.2f", -v->revenue + 0.0);
         } else {
             static const char *cards[] = {"visa", "mastercard", "amex", "maestro"};
             uint64_t h = fnv(v->no, strlen(v->no), fnv(&k, sizeof k, FNV0));
-            bf(b, ",\"revenue\":%.2f,\"card_type\":\"%s\"", v->revenue + 0.0, cards[h % 4]);
+            bprintf(b, ",\"revenue\":%.2f,\"card_type\":\"%s\"", v->revenue + 0.0, cards[h % 4]);
         }
-        bs(b, "}");
+        bputs(b, "}");
         break;
     }
     }
-    bf(b, ",\"timestamp\":\"%s\",\"messageId\":\"m-%ld-%u\"}\n", ts, k, e->seq);
+    bprintf(b, ",\"timestamp\":\"%s\",\"messageId\":\"m-%ld-%u\"}\n", ts, k, e->seq);
 }
 
 /* ---- --holdout: leave the last order out ---- */
@@ -639,30 +591,30 @@ static void holdout_write(const char *cases, const char *reveal, long first, lon
             const invoice *o = &invs[h];
             const item *rv = &items[o->first];
             b.n = 0;
-            if (k == 0) bf(&b, "uci-%ld\t%s", custs[c].cid, rv->stock);
-            else bf(&b, "uci-%ld-%ld\t%s", custs[c].cid, k, rv->stock);
+            if (k == 0) bprintf(&b, "uci-%ld\t%s", custs[c].cid, rv->stock);
+            else bprintf(&b, "uci-%ld-%ld\t%s", custs[c].cid, k, rv->stock);
             uint32_t rest = 0;
             for (uint32_t i = 1; i < o->n; i++) {
                 const char *s = items[o->first + i].stock;
                 int dup = 0;
                 for (uint32_t j = 0; j < i && !dup; j++) dup = !strcmp(items[o->first + j].stock, s);
                 if (dup) continue;
-                bf(&b, "\t%s", s);
+                bprintf(&b, "\t%s", s);
                 rest++;
             }
             if (!rest) continue;
-            bs(&b, "\n");
+            bputs(&b, "\n");
             if (fwrite(b.b, 1, b.n, fc) != b.n) die("write error on the cases file");
             int64_t t = o->ts * 1000 - 9 * 60000;
             if (t <= kept_last_ms[c]) t = kept_last_ms[c] + 1000;
             char ts[64];
             fmt_ts(ts, t);
             b.n = 0;
-            bs(&b, "{\"type\":\"track\",\"event\":\"Product Viewed\",");
+            bputs(&b, "{\"type\":\"track\",\"event\":\"Product Viewed\",");
             ids(&b, &custs[c], k, 1);
-            bs(&b, ",\"properties\":{");
+            bputs(&b, ",\"properties\":{");
             product_props(&b, rv);
-            bf(&b, "},\"timestamp\":\"%s\",\"messageId\":\"m-%ld-r%u\"}\n", ts, k, h);
+            bprintf(&b, "},\"timestamp\":\"%s\",\"messageId\":\"m-%ld-r%u\"}\n", ts, k, h);
             if (fwrite(b.b, 1, b.n, fr) != b.n) die("write error on the reveal file");
         }
     free(b.b);
@@ -684,6 +636,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    bench_init("uci2segment", 2);
     const char *csv = DEFAULT_CSV, *out = NULL, *expected = NULL, *holdout = NULL, *reveal = NULL;
     long scale = 1, first = 0, maxc = 0;
     int stats = 0;
