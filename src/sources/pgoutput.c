@@ -179,30 +179,6 @@ static int parse_relation(c360_pg_relations *rs, rd *r, c360_pg_msg *m, char *er
 
 /* ---- column values ---- */
 
-/* 1 if s[0..n) is a JSON number (RFC 8259 grammar). */
-static int json_number(const char *s, size_t n)
-{
-    size_t i = 0;
-    if (i < n && s[i] == '-') i++;
-    if (i >= n) return 0;
-    if (s[i] == '0') i++;
-    else if (s[i] >= '1' && s[i] <= '9') while (i < n && s[i] >= '0' && s[i] <= '9') i++;
-    else return 0;
-    if (i < n && s[i] == '.') {
-        size_t d = ++i;
-        while (i < n && s[i] >= '0' && s[i] <= '9') i++;
-        if (i == d) return 0;
-    }
-    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-        i++;
-        if (i < n && (s[i] == '+' || s[i] == '-')) i++;
-        size_t d = i;
-        while (i < n && s[i] >= '0' && s[i] <= '9') i++;
-        if (i == d) return 0;
-    }
-    return i == n;
-}
-
 enum { PG_BOOL = 16, PG_INT8 = 20, PG_INT2 = 21, PG_INT4 = 23, PG_OID = 26, PG_JSON = 114, PG_FLOAT4 = 700,
        PG_FLOAT8 = 701, PG_NUMERIC = 1700, PG_JSONB = 3802 };
 
@@ -216,7 +192,7 @@ static void put_value(strbuf *out, uint32_t type, const char *v, size_t n)
         }
         break;
     case PG_INT2: case PG_INT4: case PG_INT8: case PG_OID: case PG_FLOAT4: case PG_FLOAT8: case PG_NUMERIC:
-        if (json_number(v, n)) {
+        if (c360_json_number_text(v, n)) {
             sb_add(out, v, n);
             return;
         }

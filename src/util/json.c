@@ -22,7 +22,7 @@ void c360_json_release(c360_json *j)
 
 static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
-static int valid_number(const char *s, size_t n)
+int c360_json_number_text(const char *s, size_t n)
 {
     size_t i = 0;
     if (i < n && s[i] == '-') i++;
@@ -50,7 +50,7 @@ static int valid_primitive(const char *s, size_t n)
 {
     if (n == 4 && (!memcmp(s, "true", 4) || !memcmp(s, "null", 4))) return 1;
     if (n == 5 && !memcmp(s, "false", 5)) return 1;
-    return valid_number(s, n);
+    return c360_json_number_text(s, n);
 }
 
 /* Source span of a token: strings include their quotes. */

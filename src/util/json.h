@@ -40,6 +40,8 @@ int c360_json_getn(const c360_json *j, int obj, const char *key, size_t klen);
 int c360_json_is_null(const c360_json *j, int i);
 int c360_json_is_bool(const c360_json *j, int i);
 int c360_json_is_number(const c360_json *j, int i);
+/* 1 if s[0..n) is a JSON number (RFC 8259 grammar), as text */
+int c360_json_number_text(const char *s, size_t n);
 int c360_json_true(const c360_json *j, int i);
 int c360_json_streq(const c360_json *j, int i, const char *s);      /* raw (escaped) compare */
 /* Unescapes string token i into out (appending). -1 if i is not a string. */
