@@ -25,6 +25,12 @@ void c360_hist_observe(c360_hist *h, int64_t us)
     c360_count(&h->sum_us, (uint64_t)(us > 0 ? us : 0));
 }
 
+/* one unlabelled series with its HELP and TYPE lines */
+static void series(strbuf *o, const char *name, const char *type, const char *help, uint64_t v)
+{
+    sb_addf(o, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name, (unsigned long long)v);
+}
+
 static void hist(strbuf *o, const char *name, const char *labels, c360_hist *h)
 {
     uint64_t cum = 0;
@@ -70,40 +76,28 @@ void c360_metrics_render(c360_metrics *m, c360_store *s, strbuf *o)
     }
     sb_adds(o, "# HELP c360_commit_duration_seconds Group commit (write + fsync) time.\n# TYPE c360_commit_duration_seconds histogram\n");
     hist(o, "c360_commit_duration_seconds", "", &m->commit_latency);
-    sb_addf(o, "# HELP c360_kafka_messages_total Kafka messages consumed.\n# TYPE c360_kafka_messages_total counter\n"
-               "c360_kafka_messages_total %llu\n", (unsigned long long)atomic_load(&m->kafka_messages));
-    sb_addf(o, "# HELP c360_kafka_dead_letters_total Kafka messages that did not parse or map (sent to the dead-letter topic).\n"
-               "# TYPE c360_kafka_dead_letters_total counter\nc360_kafka_dead_letters_total %llu\n",
-            (unsigned long long)atomic_load(&m->kafka_dead_letters));
-    sb_addf(o, "# HELP c360_kafka_pauses_total Consumer pauses for back-pressure (ingest queue full).\n"
-               "# TYPE c360_kafka_pauses_total counter\nc360_kafka_pauses_total %llu\n", (unsigned long long)atomic_load(&m->kafka_pauses));
-    sb_addf(o, "# HELP c360_kafka_rewinds_total Consumer rewinds to the stored offsets after a failed write.\n"
-               "# TYPE c360_kafka_rewinds_total counter\nc360_kafka_rewinds_total %llu\n", (unsigned long long)atomic_load(&m->kafka_rewinds));
-    sb_addf(o, "# HELP c360_sink_published_total Profile changes handed to the Kafka sink.\n# TYPE c360_sink_published_total counter\n"
-               "c360_sink_published_total %llu\n", (unsigned long long)atomic_load(&m->sink_published));
-    sb_addf(o, "# HELP c360_sink_errors_total Profile changes the Kafka sink could not deliver.\n# TYPE c360_sink_errors_total counter\n"
-               "c360_sink_errors_total %llu\n", (unsigned long long)atomic_load(&m->sink_errors));
-    sb_addf(o, "# HELP c360_postgres_changes_total Row changes received from PostgreSQL logical replication.\n"
-               "# TYPE c360_postgres_changes_total counter\nc360_postgres_changes_total %llu\n",
-            (unsigned long long)atomic_load(&m->pg_changes));
-    sb_addf(o, "# HELP c360_postgres_transactions_total PostgreSQL transactions applied.\n"
-               "# TYPE c360_postgres_transactions_total counter\nc360_postgres_transactions_total %llu\n",
-            (unsigned long long)atomic_load(&m->pg_transactions));
-    sb_addf(o, "# HELP c360_postgres_skipped_total PostgreSQL transactions skipped because the store already holds them.\n"
-               "# TYPE c360_postgres_skipped_total counter\nc360_postgres_skipped_total %llu\n",
-            (unsigned long long)atomic_load(&m->pg_skipped));
-    sb_addf(o, "# HELP c360_postgres_rejected_total PostgreSQL rows that did not map or validate (logged and skipped).\n"
-               "# TYPE c360_postgres_rejected_total counter\nc360_postgres_rejected_total %llu\n",
-            (unsigned long long)atomic_load(&m->pg_rejected));
-    sb_addf(o, "# HELP c360_postgres_reconnects_total Lost or failed PostgreSQL replication connections.\n"
-               "# TYPE c360_postgres_reconnects_total counter\nc360_postgres_reconnects_total %llu\n",
-            (unsigned long long)atomic_load(&m->pg_reconnects));
+    series(o, "c360_kafka_messages_total", "counter", "Kafka messages consumed.", atomic_load(&m->kafka_messages));
+    series(o, "c360_kafka_dead_letters_total", "counter",
+           "Kafka messages that did not parse or map (sent to the dead-letter topic).", atomic_load(&m->kafka_dead_letters));
+    series(o, "c360_kafka_pauses_total", "counter", "Consumer pauses for back-pressure (ingest queue full).",
+           atomic_load(&m->kafka_pauses));
+    series(o, "c360_kafka_rewinds_total", "counter", "Consumer rewinds to the stored offsets after a failed write.",
+           atomic_load(&m->kafka_rewinds));
+    series(o, "c360_sink_published_total", "counter", "Profile changes handed to the Kafka sink.", atomic_load(&m->sink_published));
+    series(o, "c360_sink_errors_total", "counter", "Profile changes the Kafka sink could not deliver.", atomic_load(&m->sink_errors));
+    series(o, "c360_postgres_changes_total", "counter", "Row changes received from PostgreSQL logical replication.",
+           atomic_load(&m->pg_changes));
+    series(o, "c360_postgres_transactions_total", "counter", "PostgreSQL transactions applied.", atomic_load(&m->pg_transactions));
+    series(o, "c360_postgres_skipped_total", "counter", "PostgreSQL transactions skipped because the store already holds them.",
+           atomic_load(&m->pg_skipped));
+    series(o, "c360_postgres_rejected_total", "counter", "PostgreSQL rows that did not map or validate (logged and skipped).",
+           atomic_load(&m->pg_rejected));
+    series(o, "c360_postgres_reconnects_total", "counter", "Lost or failed PostgreSQL replication connections.",
+           atomic_load(&m->pg_reconnects));
     uint64_t conf = atomic_load(&m->pg_confirmed_lsn), recv = atomic_load(&m->pg_received_lsn);
-    sb_addf(o, "# HELP c360_postgres_confirmed_lsn WAL position confirmed to PostgreSQL (durable in the store).\n"
-               "# TYPE c360_postgres_confirmed_lsn gauge\nc360_postgres_confirmed_lsn %llu\n", (unsigned long long)conf);
-    sb_addf(o, "# HELP c360_postgres_lag_bytes WAL bytes between the server's end of WAL and the confirmed position.\n"
-               "# TYPE c360_postgres_lag_bytes gauge\nc360_postgres_lag_bytes %llu\n",
-            (unsigned long long)(recv > conf && conf ? recv - conf : 0));
+    series(o, "c360_postgres_confirmed_lsn", "gauge", "WAL position confirmed to PostgreSQL (durable in the store).", conf);
+    series(o, "c360_postgres_lag_bytes", "gauge", "WAL bytes between the server's end of WAL and the confirmed position.",
+           recv > conf && conf ? recv - conf : 0);
     if (m->render_extra) m->render_extra(m->render_extra_arg, o);
     if (s) {
         sb_addf(o, "# HELP c360_store_size_bytes Bytes in SST files and memtables.\n# TYPE c360_store_size_bytes gauge\n"
