@@ -66,8 +66,10 @@ test(`kill -9 during c360 load, ${ROUNDS} rounds: every event once, profiles equ
   assert.equal(last.code, 0, `final load failed: ${last.err}`);
   assert.ok(kills > 0, 'at least one load was killed mid-way');
 
-  const a = await startServer({ dataDir: clean });
-  const b = await startServer({ dataDir: crashed });
+  // one pinned clock for both readers: read-time values (time since the last event) must match
+  const now = { C360_FAKE_NOW: new Date().toISOString() };
+  const a = await startServer({ dataDir: clean, env: now });
+  const b = await startServer({ dataDir: crashed, env: now });
   servers.push(a, b);
   for (const u of users) {
     const [pa, pb] = [await getProfile(a, 'user_id', u), await getProfile(b, 'user_id', u)];
