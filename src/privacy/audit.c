@@ -1,4 +1,8 @@
-/* audit.c -- hash-chained, append-only audit log (see audit.h). */
+/* audit.c -- hash-chained, append-only audit log (see audit.h).
+ * Lines are appended under one mutex. The chain's head goes to the store at once (synced) for
+ * durable entries; for the others (every profile read) a small recorder thread writes it at most
+ * every HEAD_EVERY_MS, so that a read never waits for the store's write queue (where it would
+ * queue behind the writer's group commit and its fsync). */
 #include "privacy/audit.h"
 #include "util/clock.h"
 #include "util/json.h"
@@ -11,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 struct c360_audit {
@@ -21,7 +26,16 @@ struct c360_audit {
     unsigned char secret[32];
     uint64_t seq;
     char prev[65];
+    /* the head recorder */
+    pthread_mutex_t head_mu;   /* orders the head's store writes */
+    uint64_t head_seq;         /* the last head written to the store (under head_mu) */
+    int head_failing;          /* the last store write failed (logged once; under head_mu) */
+    pthread_t th;
+    pthread_cond_t cv;
+    int stopping, started;
 };
+
+#define HEAD_EVERY_MS 200
 
 static void hash_hex(const unsigned char secret[32], const char *s, size_t n, char out[65])
 {
@@ -153,6 +167,51 @@ long c360_audit_verify(const char *path, c360_store *store, long *lines, char *e
     return bad;
 }
 
+/* writes a head (seq, hash) to the store unless a later one is there already; never called with
+ * a->mu held, so that appending entries never waits on the store */
+static void record_head(c360_audit *a, uint64_t seq, const char hash[65], int sync)
+{
+    pthread_mutex_lock(&a->head_mu);
+    if (seq > a->head_seq) {
+        unsigned char hv[8 + 64];
+        c360_put_u64be(hv, seq);
+        memcpy(hv + 8, hash, 64);
+        char e2[128];
+        if ((sync ? c360_store_put_sync : c360_store_put_nosync)(a->store, head_key, sizeof head_key - 1, hv, sizeof hv, e2, sizeof e2)) {
+            if (!a->head_failing) LOG_ERROR("audit head not recorded (retried)", "\"error\":\"%s\"", e2);
+            a->head_failing = 1;
+        } else {
+            a->head_seq = seq;
+            a->head_failing = 0;
+        }
+    }
+    pthread_mutex_unlock(&a->head_mu);
+}
+
+static void *head_main(void *arg)
+{
+    c360_audit *a = arg;
+    pthread_mutex_lock(&a->mu);
+    while (!a->stopping) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += HEAD_EVERY_MS * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&a->cv, &a->mu, &ts);
+        uint64_t seq = a->seq;
+        char h[65];
+        memcpy(h, a->prev, 65);
+        pthread_mutex_unlock(&a->mu);
+        record_head(a, seq, h, 0);
+        pthread_mutex_lock(&a->mu);
+    }
+    pthread_mutex_unlock(&a->mu);
+    return NULL;
+}
+
 int c360_audit_open(c360_audit **out, const char *data_dir, c360_store *store, char *err, size_t errlen)
 {
     const unsigned char *secret = c360_store_secret(store);
@@ -193,7 +252,11 @@ int c360_audit_open(c360_audit **out, const char *data_dir, c360_store *store, c
         free(a);
         return -1;
     }
+    a->head_seq = a->seq;
     pthread_mutex_init(&a->mu, NULL);
+    pthread_mutex_init(&a->head_mu, NULL);
+    pthread_cond_init(&a->cv, NULL);
+    a->started = pthread_create(&a->th, NULL, head_main, a) == 0;
     *out = a;
     return 0;
 }
@@ -201,9 +264,20 @@ int c360_audit_open(c360_audit **out, const char *data_dir, c360_store *store, c
 void c360_audit_close(c360_audit *a)
 {
     if (!a) return;
+    if (a->started) {
+        pthread_mutex_lock(&a->mu);
+        a->stopping = 1;
+        pthread_cond_signal(&a->cv);
+        pthread_mutex_unlock(&a->mu);
+        pthread_join(a->th, NULL);
+        a->started = 0;
+    }
     fsync(a->fd);
+    record_head(a, a->seq, a->prev, 1);
     close(a->fd);
     pthread_mutex_destroy(&a->mu);
+    pthread_cond_destroy(&a->cv);
+    pthread_mutex_destroy(&a->head_mu);
     sodium_memzero(a->secret, sizeof a->secret);
     free(a->path);
     free(a);
@@ -239,14 +313,10 @@ int c360_audit_log(c360_audit *a, const char *key_name, const char *role, const 
     } else {
         a->seq++;
         memcpy(a->prev, h, 65);
-        unsigned char hv[8 + 64];
-        c360_put_u64be(hv, a->seq);
-        memcpy(hv + 8, h, 64);
-        char e2[128];
-        if ((durable ? c360_store_put_sync : c360_store_put_nosync)(a->store, head_key, sizeof head_key - 1, hv, sizeof hv, e2, sizeof e2))
-            LOG_ERROR("audit head not recorded", "\"error\":\"%s\"", e2);
     }
+    uint64_t seq = a->seq;
     pthread_mutex_unlock(&a->mu);
+    if (rc == 0 && (durable || !a->started)) record_head(a, seq, h, durable);
     sb_release(&line);
     return rc;
 }

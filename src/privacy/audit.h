@@ -7,7 +7,9 @@
  * prev is the previous line's hash (64 zeros for the first). Editing, inserting or deleting a
  * line breaks the chain at that line, and without the store secret the chain cannot be forged.
  * The head of the chain (last sequence number and hash) is also kept in the store ('M' key
- * "audit_head"), so cutting lines off the end of the file is detected too.
+ * "audit_head"), so cutting lines off the end of the file is detected too: synced at once for
+ * durable entries, and within 200 ms (by a recorder thread, so reads never wait on the store's
+ * write queue) for the others.
  * Entries name subjects by canonical profile id and fields by name, never by personal values, so
  * the log outlives erasure without keeping personal data. Thread-safe (one mutex). */
 #ifndef C360_AUDIT_H
