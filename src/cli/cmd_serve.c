@@ -157,7 +157,8 @@ int c360_cmd_serve(int argc, char **argv)
     c360_pg_source *pgsrc = NULL;
     c360_metrics *metrics = xcalloc(1, sizeof *metrics);
     c360_store_opts so = {.block_cache_bytes = cfg.block_cache_bytes, .partitions = cfg.partitions,
-                          .dedup_window_ms = cfg.dedup_window_ms, .retention_ms = cfg.retention_ms};
+                          .dedup_window_ms = cfg.dedup_window_ms, .retention_ms = cfg.retention_ms,
+                          .low_priority_compaction = cfg.ingest_nice > 0};
     if (c360_store_open(&store, cfg.data_dir, &so, err, sizeof err)) {
         fprintf(stderr, "c360 serve: %s\n", err);
         goto out;

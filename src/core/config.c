@@ -37,6 +37,9 @@ static const opt_def opts[] = {
     {"retention", T_DURATION, OFF(retention_ms), "0", "raw events older than this (by event time) are removed; 0 keeps them"},
     {"queue_max_events", T_INT, OFF(queue_max_events), "200000",
      "events accepted but not yet written; beyond it ingest answers 429 overloaded (back-pressure)"},
+    {"ingest_nice", T_INT, OFF(ingest_nice), "5",
+     "nice value (0-19) of the threads that apply ingest (writer, ingest parser; RocksDB compaction then runs at 19), so that "
+     "reads win the CPU while ingest runs flat out; 0 = same priority as reads"},
     {"block_cache", T_SIZE, OFF(block_cache_bytes), "256MB", "RocksDB block cache"},
     {"sync", T_BOOL, OFF(sync), "true", "fsync the write-ahead log before acknowledging (an ack means durable)"},
     {"phone_country_code", T_STR, OFF(phone_country_code), "1", "country calling code added to national phone numbers"},

@@ -25,6 +25,7 @@ typedef struct c360_config {
     int64_t max_batch_bytes;
     int64_t retention_ms;      /* raw-event retention; 0 = keep forever */
     int64_t queue_max_events;  /* ingest back-pressure: events waiting for the writer */
+    int64_t ingest_nice;       /* nice value of the ingest threads (reads first) */
     int64_t block_cache_bytes;
     int64_t sync;              /* 1 = fsync the WAL before acknowledging (default) */
     char *phone_country_code;  /* default country calling code for national numbers */

@@ -13,6 +13,7 @@
 #include "store/keys.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/sched.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -377,6 +378,7 @@ int c360_engine_rebuild(c360_engine *e, char *err, size_t errlen)
 static void *writer_main(void *arg)
 {
     c360_engine *e = arg;
+    if (e->cfg->ingest_nice > 0) c360_thread_nice((int)e->cfg->ingest_nice);
     for (;;) {
         pthread_mutex_lock(&e->mu);
         while (!e->head && !e->stopping) pthread_cond_wait(&e->cv, &e->mu);

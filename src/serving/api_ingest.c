@@ -1,11 +1,16 @@
 /* api_ingest.c -- POST /v1/{identify,track,page,screen,group,alias,batch}: the Segment tracking
- * API, and the plumbing every writer call from an HTTP loop uses (c360_call_submit): validate on
- * the event loop, hand a job to the engine, answer when the engine has committed it (see
- * http.h). A client that disconnects meanwhile does not stop the write. */
+ * API, and the plumbing every writer call from an HTTP loop uses (c360_call_submit): hand a job to
+ * the engine, answer when the engine has committed it (see http.h). A client that disconnects
+ * meanwhile does not stop the write. Tracking bodies are parsed and validated on the server's
+ * worker thread (worker.h), not on the loop: the loop copies the body, and answers when the worker
+ * reports an error or the engine the commit, so that reads on that loop never wait for a batch
+ * to be parsed. */
 #include "serving/http_int.h"
 #include "core/errors.h"
 #include "identity/resolve.h"
+#include "serving/worker.h"
 #include "util/clock.h"
+#include "util/json.h"
 #include "util/log.h"
 
 #include <stdlib.h>
@@ -24,6 +29,7 @@ struct call_req {
     req_guard *guard;
     c360_job_reply reply;
     void *udata;
+    void (*free_udata)(void *);    /* NULL: free() */
 };
 
 static void on_req_dispose(void *p)
@@ -50,7 +56,7 @@ void c360_api_ingest_done(h2o_multithread_receiver_t *rx, h2o_linklist_t *messag
             cr->reply(&cr->call, &cr->job, cr->udata);
         }
         c360_events_free(cr->job.evs, cr->job.n);
-        free(cr->udata);
+        (cr->free_udata ? cr->free_udata : free)(cr->udata);
         free(cr);
     }
 }
@@ -123,14 +129,84 @@ int c360_call_submit_customer_event(c360_call *c, uint64_t pid, const char *name
     return 0;
 }
 
+/* one tracking request between the loop, the worker and the engine */
+typedef struct {
+    int arg;               /* event type, or -1 for a batch */
+    int64_t now;           /* when the loop received it */
+    char *body;            /* a copy (the request may go away meanwhile); freed once parsed */
+    size_t len;
+    int rc;                /* 0, or the error to answer */
+    char err[512];
+    strbuf batch_errors;   /* rc == C360_EBATCH: the per-event errors (a JSON array) */
+} ingest_ctx;
+
+static void ingest_ctx_free(void *p)
+{
+    ingest_ctx *x = p;
+    if (!x) return;
+    free(x->body);
+    sb_release(&x->batch_errors);
+    free(x);
+}
+
 static void ingest_reply(c360_call *c, c360_job *job, void *udata)
 {
-    if (job->status == 0) {
+    ingest_ctx *x = udata;
+    if (x->rc == C360_EBATCH) {
+        strbuf b = STRBUF_INIT;
+        sb_addf(&b, "{\"error\":\"invalid_batch\",\"message\":");
+        c360_json_put_cstr(&b, x->err);
+        sb_adds(&b, ",\"errors\":");
+        sb_add(&b, x->batch_errors.buf, x->batch_errors.len);
+        sb_addc(&b, '}');
+        c360_respond_json(c, 400, &b);
+        sb_release(&b);
+    } else if (x->rc) {
+        c360_respond_error(c, x->rc, "%s", x->err);
+    } else if (job->status == 0) {
         static const char ok[] = "{\"success\":true}";
         c360_respond(c, 200, "application/json", ok, sizeof ok - 1);
     } else {
         c360_respond_error(c, job->status, "events could not be stored now; nothing was stored, retry later");
     }
+}
+
+/* on the worker thread: parse, then hand the events to the engine (which answers through
+ * on_job_done) or post the error back to the loop */
+static void ingest_parse(void *arg)
+{
+    call_req *cr = arg;
+    ingest_ctx *x = cr->udata;
+    c360_server *srv = cr->call.srv;
+    c360_event *evs = NULL;
+    int n = 0, rc;
+    if (x->arg < 0) {
+        rc = c360_segment_parse_batch(&srv->seg, x->body, x->len, x->now, &evs, &n, &x->batch_errors, x->err, sizeof x->err);
+        if (rc == C360_EBATCH) c360_metrics_reject(srv->d.metrics, rc, 1);
+    } else {
+        evs = xcalloc(1, sizeof *evs);
+        rc = c360_segment_parse_one(&srv->seg, x->arg, x->body, x->len, x->now, evs, x->err, sizeof x->err);
+        if (rc) {
+            free(evs);
+            evs = NULL;
+        } else {
+            n = 1;
+        }
+    }
+    free(x->body);
+    x->body = NULL;
+    x->rc = rc;
+    if (rc == 0 && n > 0) {
+        cr->job = (c360_job){.evs = evs, .n = n, .done = on_job_done, .udata = cr};
+        rc = c360_engine_submit(srv->d.engine, &cr->job);
+        if (rc == 0) return;
+        c360_events_free(evs, n);
+        cr->job.evs = NULL;
+        cr->job.n = 0;
+        x->rc = rc;
+        snprintf(x->err, sizeof x->err, "%s", rc == C360_EBUSY ? "ingest queue is full; retry later" : "server is shutting down");
+    }
+    h2o_multithread_send_message(&cr->call.t->done_rx, &cr->msg);
 }
 
 static int api_ingest(c360_call *c)
@@ -141,53 +217,29 @@ static int api_ingest(c360_call *c)
         c360_respond_error(c, C360_EUNAVAIL, "server is shutting down");
         return 0;
     }
-    char err[512];
-    int64_t now = c360_now_ms();
-    c360_event *evs = NULL;
-    int n = 0, rc;
-    if (c->arg < 0) {
-        strbuf errors = STRBUF_INIT;
-        rc = c360_segment_parse_batch(&srv->seg, req->entity.base, req->entity.len, now, &evs, &n, &errors, err, sizeof err);
-        if (rc == C360_EBATCH) {
-            strbuf b = STRBUF_INIT;
-            sb_addf(&b, "{\"error\":\"invalid_batch\",\"message\":");
-            c360_json_put_cstr(&b, err);
-            sb_adds(&b, ",\"errors\":");
-            sb_add(&b, errors.buf, errors.len);
-            sb_addc(&b, '}');
-            c360_metrics_reject(srv->d.metrics, rc, 1);
-            c360_respond_json(c, 400, &b);
-            sb_release(&b);
-            sb_release(&errors);
-            return 0;
-        }
-        sb_release(&errors);
-    } else {
-        evs = xcalloc(1, sizeof *evs);
-        rc = c360_segment_parse_one(&srv->seg, c->arg, req->entity.base, req->entity.len, now, evs, err, sizeof err);
-        if (rc) {
-            free(evs);
-            evs = NULL;
-        } else {
-            n = 1;
-        }
-    }
+    ingest_ctx *x = xcalloc(1, sizeof *x);
+    x->arg = c->arg;
+    x->now = c360_now_ms();
+    x->len = req->entity.len;
+    x->body = xmalloc(x->len + 1);
+    if (x->len) memcpy(x->body, req->entity.base, x->len);
+    x->body[x->len] = 0;
+    call_req *cr = xcalloc(1, sizeof *cr);
+    cr->call = *c;
+    cr->reply = ingest_reply;
+    cr->udata = x;
+    cr->free_udata = ingest_ctx_free;
+    int rc = c360_worker_push(srv->worker, ingest_parse, cr, x->len + sizeof *x);
     if (rc) {
-        c360_respond_error(c, rc, "%s", err);
-        return 0;
-    }
-    if (n == 0) {
-        c360_events_free(evs, 0);
-        static const char ok[] = "{\"success\":true}";
-        c360_respond(c, 200, "application/json", ok, sizeof ok - 1);
-        return 0;
-    }
-    c360_job job = {.evs = evs, .n = n};
-    rc = c360_call_submit(c, &job, ingest_reply, NULL);
-    if (rc) {
-        c360_events_free(evs, n);
+        ingest_ctx_free(x);
+        free(cr);
         c360_respond_error(c, rc, rc == C360_EBUSY ? "ingest queue is full; retry later" : "server is shutting down");
+        return 0;
     }
+    /* the worker's answer is handled on this loop, so not before this function returns */
+    cr->guard = h2o_mem_alloc_shared(&req->pool, sizeof *cr->guard, on_req_dispose);
+    cr->guard->cr = cr;
+    c->t->inflight++;
     return 0;
 }
 

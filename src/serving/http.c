@@ -1,6 +1,7 @@
 /* http.c -- server core: event-loop threads, the route table, authentication, responses.
  * See http.h for the threading model. */
 #include "serving/http_int.h"
+#include "serving/worker.h"
 #include "core/errors.h"
 #include "identity/resolve.h"
 #include "privacy/audit.h"
@@ -387,6 +388,15 @@ int c360_server_start(c360_server **out, const c360_server_deps *d, char *err, s
             return -1;
         }
     }
+    /* queued tracking bodies: up to 64 MB, at least 16 of the largest batches */
+    size_t qbytes = (size_t)d->cfg->max_batch_bytes * 16;
+    if (c360_worker_start(&s->worker, (int)d->cfg->ingest_nice, qbytes > (64u << 20) ? qbytes : (64u << 20))) {
+        snprintf(err, errlen, "cannot start the ingest worker thread");
+        if (s->ssl_ctx) SSL_CTX_free(s->ssl_ctx);
+        h2o_config_dispose(&s->h2o_config);
+        free(s);
+        return -1;
+    }
     s->nthreads = (int)(d->cfg->threads > 0 ? d->cfg->threads : 1);
     s->threads = xcalloc((size_t)s->nthreads, sizeof *s->threads);
     pthread_mutex_init(&s->start_mu, NULL);
@@ -396,6 +406,8 @@ int c360_server_start(c360_server **out, const c360_server_deps *d, char *err, s
         s->threads[i].fd = listen_on(d->cfg->listen, err, errlen);
         if (s->threads[i].fd < 0) {
             for (int k = 0; k < i; k++) close(s->threads[k].fd);
+            c360_worker_stop(s->worker);
+            if (s->ssl_ctx) SSL_CTX_free(s->ssl_ctx);
             h2o_config_dispose(&s->h2o_config);
             pthread_mutex_destroy(&s->start_mu);
             pthread_cond_destroy(&s->start_cv);
@@ -423,6 +435,9 @@ void c360_server_stop(c360_server *s)
         h2o_multithread_send_message(&s->threads[i].ctl_rx, m);
     }
     for (int i = 0; i < s->nthreads; i++) pthread_join(s->threads[i].th, NULL);
+    /* the loops returned once every request in flight was answered: the worker is idle */
+    c360_worker_stop(s->worker);
+    s->worker = NULL;
 }
 
 /* The h2o contexts are not disposed: h2o (2.2) asserts that no connection or timer is left on a

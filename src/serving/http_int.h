@@ -28,6 +28,7 @@ struct c360_server {
     pthread_cond_t start_cv;
     atomic_int draining;
     SSL_CTX *ssl_ctx;                  /* HTTPS when tls_cert and tls_key are set */
+    struct c360_worker *worker;        /* parses ingest bodies off the loops (worker.h) */
 };
 
 struct http_thread {

@@ -204,6 +204,11 @@ int c360_store_open(c360_store **out, const char *dir, const c360_store_opts *o,
     s->opts = rocksdb_options_create();
     rocksdb_options_set_create_if_missing(s->opts, !o->read_only);
     rocksdb_options_increase_parallelism(s->opts, 2);
+    if (o->low_priority_compaction) {
+        rocksdb_env_t *env = rocksdb_create_default_env();
+        rocksdb_env_lower_thread_pool_cpu_priority(env);
+        rocksdb_env_destroy(env);
+    }
     rocksdb_options_set_compression(s->opts, rocksdb_lz4_compression);
     rocksdb_options_set_bottommost_compression(s->opts, rocksdb_zstd_compression);
     rocksdb_options_set_write_buffer_size(s->opts, 32 << 20);

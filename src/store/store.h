@@ -24,6 +24,7 @@ typedef struct c360_store_opts {
     int64_t partitions;        /* used when creating a new store */
     int64_t dedup_window_ms;   /* for the compaction filter */
     int64_t retention_ms;      /* 0 = keep events forever */
+    int low_priority_compaction; /* compaction threads at nice 19 (a server: reads first) */
 } c360_store_opts;
 
 int c360_store_open(c360_store **out, const char *dir, const c360_store_opts *o, char *err, size_t errlen);
