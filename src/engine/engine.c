@@ -503,9 +503,11 @@ int c360_engine_submit(c360_engine *e, c360_job *job)
     else e->head = job;
     e->tail = job;
     e->queued += job->n;
+    /* counted before the writer can see the job: once the lock is released the job may be done
+     * and freed by its submitter's completion (another thread) */
+    atomic_fetch_add(&e->m->queue_events, job->n);
     pthread_cond_signal(&e->cv);
     pthread_mutex_unlock(&e->mu);
-    atomic_fetch_add(&e->m->queue_events, job->n);
     return 0;
 }
 
