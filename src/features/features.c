@@ -423,7 +423,7 @@ void c360_features_render(void *arg, const c360_profile *p, strbuf *out)
     if (!f || !f->set.enabled) return;
     pthread_rwlock_rdlock(&f->set_lock);   /* a rebuild's swap waits for readers */
     fstate s;
-    fstate_load(f, p, &s);
+    fstate_load_ro(f, p, &s);
     int64_t now = c360_now_ms();
     sb_adds(out, ",\"features\":{");
     int first = 1;
@@ -440,7 +440,7 @@ int c360_features_recommend(c360_features *f, const c360_profile *p, int limit, 
 {
     pthread_rwlock_rdlock(&f->set_lock);
     fstate s;
-    fstate_load(f, p, &s);
+    fstate_load_ro(f, p, &s);
     int rc = recs_query(f, &s, limit, f->set.exclude_last_order, out);
     fstate_release(&s);
     pthread_rwlock_unlock(&f->set_lock);

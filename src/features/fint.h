@@ -105,10 +105,16 @@ int64_t fbucket_size(int64_t window_ms);
 void fgen_add(fgen *g, const fdef *d, int64_t ts, const char *vjson, size_t vl, int isnum, double num);
 void fgen_prune(fgen *g, const fdef *d, int64_t wm);
 void fgen_merge(fgen *g, const fgen *o);
-void fgen_release(fgen *g);
+void fgen_release(fgen *g, int own_strings);   /* own_strings 0: they live in an arena */
 void fgen_encode(const fgen *g, strbuf *out);
 struct c360_cursor;
-int fgen_decode(fgen *g, struct c360_cursor *c);
+/* the strings of a read-only decoded state, allocated from chunks and freed at once (a profile
+ * read decodes hundreds of product ids and frees them right after rendering) */
+typedef struct farena farena;
+char *farena_strndup(farena **a, const char *p, size_t n);
+void farena_free(farena *a);
+/* strings go to *arena if arena is not NULL, else each to the heap */
+int fgen_decode(fgen *g, struct c360_cursor *c, farena **arena);
 /* renders the value at `now` (JSON) and sets *updated (max contributing ts, or INT64_MIN) */
 void fgen_value(const fgen *g, const fdef *d, int64_t now, strbuf *out, int64_t *updated);
 
@@ -134,6 +140,7 @@ typedef struct fstate {
     fmember *segs; int nsegs;     /* segments the customer is in */
     uint32_t defs_hash;
     fgen *gen; int ngen;          /* one per fdef */
+    farena *arena;                /* read-only state: where its strings live (else the heap) */
 } fstate;
 #define FORDERS_MAX 50
 #define FACTS_MAX 200
@@ -145,6 +152,9 @@ void fstate_release(fstate *s);
 /* 0; 1 if encoded under other definitions or another rebuild generation (declarative features
  * then start empty; the built-in ones are kept); -1 corrupt (state reset) */
 int fstate_decode(fstate *s, const fsettings *cfg, const void *buf, size_t n);
+/* the same for a state that is only read (rendered, queried) and then released: its strings come
+ * from an arena; it must not be changed */
+int fstate_decode_ro(fstate *s, const fsettings *cfg, const void *buf, size_t n);
 void fstate_encode(fstate *s, const fsettings *cfg, strbuf *out);                /* prunes first */
 /* applies one event (JSON parsed in j); returns 1 if the event was an order (ord = its index) */
 int fstate_apply(fstate *s, const fsettings *cfg, const c360_event *ev, const c360_json *j, int *ord_idx);
@@ -228,6 +238,7 @@ void fmt_money(strbuf *out, int64_t fixed);
 int fevent_from_store(c360_event *ev, const char *json, size_t n, int64_t ts);
 /* decodes p's state; when it belongs to an older generation, the rebuilt one ('P' pid 'X') */
 int fstate_load(c360_features *f, const struct c360_profile *p, fstate *s);
+int fstate_load_ro(c360_features *f, const struct c360_profile *p, fstate *s);   /* fstate_decode_ro */
 void frebuild_note(c360_features *f, uint64_t pid);   /* writer: pid changed */
 uint32_t frebuild_load_gen(c360_store *st);
 void frebuild_release(c360_features *f);

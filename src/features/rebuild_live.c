@@ -35,16 +35,16 @@ uint32_t frebuild_load_gen(c360_store *st)
     return g;
 }
 
-int fstate_load(c360_features *f, const c360_profile *p, fstate *s)
+static int load(c360_features *f, const c360_profile *p, fstate *s, int (*decode)(fstate *, const fsettings *, const void *, size_t))
 {
-    int r = fstate_decode(s, &f->set, p->ext, p->next);
+    int r = decode(s, &f->set, p->ext, p->next);
     if (r != 1 || !f->store) return r;
     c360_key k;
     c360_key_shadow(&k, p->pid);
     strbuf v = STRBUF_INIT;
     if (c360_store_get(f->store, k.b, k.n, &v) == 1) {
         fstate x;
-        if (fstate_decode(&x, &f->set, v.buf, v.len) == 0) {
+        if (decode(&x, &f->set, v.buf, v.len) == 0) {
             fstate_release(s);
             *s = x;
             r = 0;
@@ -55,6 +55,9 @@ int fstate_load(c360_features *f, const c360_profile *p, fstate *s)
     sb_release(&v);
     return r;
 }
+
+int fstate_load(c360_features *f, const c360_profile *p, fstate *s) { return load(f, p, s, fstate_decode); }
+int fstate_load_ro(c360_features *f, const c360_profile *p, fstate *s) { return load(f, p, s, fstate_decode_ro); }
 
 void frebuild_note(c360_features *f, uint64_t pid)
 {

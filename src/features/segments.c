@@ -173,7 +173,7 @@ int c360_features_segment_check(c360_features *f, const char *name, const c360_p
     for (int i = 0; i < f->nsegs; i++)
         if (!strcmp(f->segs[i].name, name)) {
             fstate s;
-            fstate_load(f, p, &s);
+            fstate_load_ro(f, p, &s);
             r = seg_is_member(f, &f->segs[i], p, &s, now);
             fstate_release(&s);
             break;

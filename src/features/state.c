@@ -28,29 +28,69 @@ void fstate_init(fstate *s, const fsettings *cfg)
     s->gen = xcalloc((size_t)(s->ngen ? s->ngen : 1), sizeof *s->gen);
 }
 
-static void ord_release(ford *o)
+/* ---- the arena of read-only states ---- */
+struct farena {
+    struct farena *next;
+    size_t used, cap;
+    char buf[];
+};
+
+char *farena_strndup(farena **a, const char *p, size_t n)
 {
-    free(o->id);
-    free(o->pay);
-    free(o->card);
-    for (int i = 0; i < o->nprods; i++) free(o->prods[i]);
+    farena *c = *a;
+    if (!c || c->cap - c->used < n + 1) {
+        size_t cap = n + 1 > 4000 ? n + 1 : 4000;
+        c = xmalloc(sizeof *c + cap);
+        c->next = *a;
+        c->used = 0;
+        c->cap = cap;
+        *a = c;
+    }
+    char *r = c->buf + c->used;
+    memcpy(r, p, n);
+    r[n] = 0;
+    c->used += n + 1;
+    return r;
+}
+
+void farena_free(farena *a)
+{
+    while (a) {
+        farena *n = a->next;
+        free(a);
+        a = n;
+    }
+}
+
+static void ord_release(ford *o, int own_strings)
+{
+    if (own_strings) {
+        free(o->id);
+        free(o->pay);
+        free(o->card);
+        for (int i = 0; i < o->nprods; i++) free(o->prods[i]);
+    }
     free(o->prods);
 }
 
+static void ord_free(ford *o) { ord_release(o, 1); }
+
 void fstate_release(fstate *s)
 {
-    for (int i = 0; i < s->nord; i++) ord_release(&s->orders[i]);
+    int own = !s->arena;
+    for (int i = 0; i < s->nord; i++) ord_release(&s->orders[i], own);
     free(s->orders);
-    for (int i = 0; i < s->nacts; i++) free(s->acts[i].pid);
+    for (int i = 0; own && i < s->nacts; i++) free(s->acts[i].pid);
     free(s->acts);
     free(s->recent);
-    for (int i = 0; i < s->ntickets; i++) { free(s->tickets[i].id); free(s->tickets[i].status); }
+    for (int i = 0; own && i < s->ntickets; i++) { free(s->tickets[i].id); free(s->tickets[i].status); }
     free(s->tickets);
     free(s->merges);
-    for (int i = 0; i < s->nsegs; i++) free(s->segs[i].name);
+    for (int i = 0; own && i < s->nsegs; i++) free(s->segs[i].name);
     free(s->segs);
-    for (int i = 0; i < s->ngen; i++) fgen_release(&s->gen[i]);
+    for (int i = 0; i < s->ngen; i++) fgen_release(&s->gen[i], own);
     free(s->gen);
+    farena_free(s->arena);
     memset(s, 0, sizeof *s);
 }
 
@@ -121,7 +161,7 @@ static int add_order(fstate *s, ford *o)
     s->orders[lo] = *o;
     s->nord++;
     if (s->nord > FORDERS_MAX) {
-        ord_release(&s->orders[0]);
+        ord_free(&s->orders[0]);
         memmove(s->orders, s->orders + 1, sizeof *s->orders * (size_t)(s->nord - 1));
         s->nord--;
         lo--;
@@ -354,7 +394,7 @@ void fstate_absorb(fstate *s, const fsettings *cfg, fstate *o)
     if (o->last_order_ts > s->last_order_ts) s->last_order_ts = o->last_order_ts;
     if (o->money_ts > s->money_ts) s->money_ts = o->money_ts;
     for (int i = 0; i < o->nord; i++) {
-        SORTED_INSERT(s->orders, s->nord, FORDERS_MAX, o->orders[i], ord_cmp, ord_release);
+        SORTED_INSERT(s->orders, s->nord, FORDERS_MAX, o->orders[i], ord_cmp, ord_free);
     }
     o->nord = 0;
     for (int i = 0; i < o->nacts; i++) {
@@ -376,12 +416,6 @@ void fstate_absorb(fstate *s, const fsettings *cfg, fstate *o)
 
 /* ---- encoding ---- */
 static void put_opt(strbuf *o, const char *s) { c360_put_bytes(o, s ? s : "", s ? strlen(s) : 0); }
-static char *get_opt(c360_cursor *c)
-{
-    size_t n;
-    const char *p = c360_get_bytes(c, &n);
-    return p && n ? xstrndup(p, n) : NULL;
-}
 
 static int cmp_i64(const void *a, const void *b)
 {
@@ -454,10 +488,29 @@ void fstate_encode(fstate *s, const fsettings *cfg, strbuf *out)
 
 #define CAP(n, max) if (c.err || (n) > (max)) goto bad
 
-int fstate_decode(fstate *s, const fsettings *cfg, const void *buf, size_t n)
+/* a string of the encoding: into the state's arena if it has one (read-only), else the heap */
+static char *get_str(c360_cursor *c, fstate *s, const char *dflt)
+{
+    size_t n;
+    const char *p = c360_get_bytes(c, &n);
+    if (!p || !n) {
+        if (!dflt) return NULL;
+        p = dflt;
+        n = strlen(dflt);
+    }
+    return s->arena ? farena_strndup(&s->arena, p, n) : xstrndup(p, n);
+}
+
+static int decode(fstate *s, const fsettings *cfg, const void *buf, size_t n, int ro);
+
+int fstate_decode(fstate *s, const fsettings *cfg, const void *buf, size_t n) { return decode(s, cfg, buf, n, 0); }
+int fstate_decode_ro(fstate *s, const fsettings *cfg, const void *buf, size_t n) { return decode(s, cfg, buf, n, 1); }
+
+static int decode(fstate *s, const fsettings *cfg, const void *buf, size_t n, int ro)
 {
     fstate_init(s, cfg);
     if (!buf || !n) return 0;
+    if (ro) farena_strndup(&s->arena, "", 0);   /* marks the state read-only */
     c360_cursor c;
     c360_cursor_init(&c, buf, n);
     if (c360_get_uvarint(&c) != FSTATE_VERSION) goto bad;
@@ -477,18 +530,17 @@ int fstate_decode(fstate *s, const fsettings *cfg, const void *buf, size_t n)
     s->orders = xcalloc(k ? k : 1, sizeof *s->orders);
     for (uint64_t i = 0; i < k && !c.err; i++) {
         ford *o = &s->orders[s->nord++];
-        o->id = get_opt(&c);
+        o->id = get_str(&c, s, NULL);
         o->ts = c360_get_svarint(&c);
         o->amount = c360_get_svarint(&c);
-        o->pay = get_opt(&c);
-        o->card = get_opt(&c);
+        o->pay = get_str(&c, s, NULL);
+        o->card = get_str(&c, s, NULL);
         o->addr = c360_get_uvarint(&c);
         uint64_t np = c360_get_uvarint(&c);
         CAP(np, 100000);
         o->prods = xcalloc(np ? np : 1, sizeof *o->prods);
         for (uint64_t q = 0; q < np && !c.err; q++) {
-            o->prods[o->nprods] = get_opt(&c);
-            if (!o->prods[o->nprods]) o->prods[o->nprods] = xstrdup("");
+            o->prods[o->nprods] = get_str(&c, s, "");
             o->nprods++;
         }
     }
@@ -497,8 +549,7 @@ int fstate_decode(fstate *s, const fsettings *cfg, const void *buf, size_t n)
     s->acts = xcalloc(k ? k : 1, sizeof *s->acts);
     for (uint64_t i = 0; i < k && !c.err; i++) {
         fact *a = &s->acts[s->nacts++];
-        a->pid = get_opt(&c);
-        if (!a->pid) a->pid = xstrdup("");
+        a->pid = get_str(&c, s, "");
         a->ts = c360_get_svarint(&c);
         a->kind = (int)c360_get_uvarint(&c);
         a->qty = (int)c360_get_uvarint(&c);
@@ -517,10 +568,8 @@ int fstate_decode(fstate *s, const fsettings *cfg, const void *buf, size_t n)
     s->tickets = xcalloc(k ? k : 1, sizeof *s->tickets);
     for (uint64_t i = 0; i < k && !c.err; i++) {
         fticket *t = &s->tickets[s->ntickets++];
-        t->id = get_opt(&c);
-        t->status = get_opt(&c);
-        if (!t->id) t->id = xstrdup("");
-        if (!t->status) t->status = xstrdup("open");
+        t->id = get_str(&c, s, "");
+        t->status = get_str(&c, s, "open");
         t->ts = c360_get_svarint(&c);
     }
     k = c360_get_uvarint(&c);
@@ -531,8 +580,7 @@ int fstate_decode(fstate *s, const fsettings *cfg, const void *buf, size_t n)
     CAP(k, 100000);
     s->segs = xcalloc(k ? k : 1, sizeof *s->segs);
     for (uint64_t i = 0; i < k && !c.err; i++) {
-        s->segs[s->nsegs].name = get_opt(&c);
-        if (!s->segs[s->nsegs].name) s->segs[s->nsegs].name = xstrdup("");
+        s->segs[s->nsegs].name = get_str(&c, s, "");
         s->segs[s->nsegs++].since = c360_get_svarint(&c);
     }
     k = c360_get_uvarint(&c);
@@ -540,7 +588,7 @@ int fstate_decode(fstate *s, const fsettings *cfg, const void *buf, size_t n)
     int stale = !(h == cfg->defs_hash && k == (uint64_t)s->ngen);
     if (!stale) {
         for (uint64_t i = 0; i < k; i++)
-            if (fgen_decode(&s->gen[i], &c)) goto bad;
+            if (fgen_decode(&s->gen[i], &c, s->arena ? &s->arena : NULL)) goto bad;
     }
     /* else: the definitions (or the rebuild generation) changed: declarative features start
      * empty unless a rebuild left this customer's state under 'P' pid 'X' (fstate_load) */

@@ -25,11 +25,13 @@ int64_t fbucket_size(int64_t w)
 
 static int64_t floordiv(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0)); }
 
-static void bucket_release(fbucket *b)
+static void bucket_release(fbucket *b, int own_strings)
 {
-    free(b->first_v);
-    free(b->last_v);
-    for (int i = 0; i < b->nvals; i++) free(b->vals[i].v);
+    if (own_strings) {
+        free(b->first_v);
+        free(b->last_v);
+        for (int i = 0; i < b->nvals; i++) free(b->vals[i].v);
+    }
     free(b->vals);
 }
 
@@ -95,16 +97,16 @@ void fgen_prune(fgen *g, const fdef *d, int64_t wm)
     if (!d->window_ms) return;
     int64_t bs = fbucket_size(d->window_ms), cut = wm - d->window_ms;
     int k = 0;
-    while (k < g->nb && g->b[k].start + bs <= cut) bucket_release(&g->b[k++]);
+    while (k < g->nb && g->b[k].start + bs <= cut) bucket_release(&g->b[k++], 1);
     if (k) {
         memmove(g->b, g->b + k, sizeof *g->b * (size_t)(g->nb - k));
         g->nb -= k;
     }
 }
 
-void fgen_release(fgen *g)
+void fgen_release(fgen *g, int own_strings)
 {
-    for (int i = 0; i < g->nb; i++) bucket_release(&g->b[i]);
+    for (int i = 0; i < g->nb; i++) bucket_release(&g->b[i], own_strings);
     free(g->b);
     g->b = NULL;
     g->nb = 0;
@@ -124,11 +126,12 @@ static double get_dbl(c360_cursor *c)
     return v;
 }
 static void put_opt(strbuf *o, const char *s) { c360_put_bytes(o, s ? s : "", s ? strlen(s) : 0); }
-static char *get_opt(c360_cursor *c)
+static char *get_opt(c360_cursor *c, farena **arena)
 {
     size_t n;
     const char *p = c360_get_bytes(c, &n);
-    return p && n ? xstrndup(p, n) : NULL;
+    if (!p || !n) return NULL;
+    return arena ? farena_strndup(arena, p, n) : xstrndup(p, n);
 }
 
 void fgen_encode(const fgen *g, strbuf *o)
@@ -154,7 +157,7 @@ void fgen_encode(const fgen *g, strbuf *o)
     }
 }
 
-int fgen_decode(fgen *g, c360_cursor *c)
+int fgen_decode(fgen *g, c360_cursor *c, farena **arena)
 {
     uint64_t nb = c360_get_uvarint(c);
     if (c->err || nb > 100000) return -1;
@@ -169,15 +172,15 @@ int fgen_decode(fgen *g, c360_cursor *c)
         b->max = get_dbl(c);
         b->first_ts = c360_get_svarint(c);
         b->last_ts = c360_get_svarint(c);
-        b->first_v = get_opt(c);
-        b->last_v = get_opt(c);
+        b->first_v = get_opt(c, arena);
+        b->last_v = get_opt(c, arena);
         uint64_t nv = c360_get_uvarint(c);
         if (c->err || nv > FVALS_MAX) return -1;
         b->vals = xcalloc(nv ? nv : 1, sizeof *b->vals);
         for (uint64_t k = 0; k < nv && !c->err; k++) {
-            b->vals[b->nvals].v = get_opt(c);
+            b->vals[b->nvals].v = get_opt(c, arena);
             b->vals[b->nvals++].n = c360_get_uvarint(c);
-            if (!b->vals[b->nvals - 1].v) b->vals[b->nvals - 1].v = xstrdup("null");
+            if (!b->vals[b->nvals - 1].v) b->vals[b->nvals - 1].v = arena ? farena_strndup(arena, "null", 4) : xstrdup("null");
         }
     }
     return c->err ? -1 : 0;

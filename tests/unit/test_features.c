@@ -222,6 +222,37 @@ static void history(fenv *v, const char *user)
 }
 #define SAME "\"payment_method\":\"card\",\"card_type\":\"visa\",\"shipping_address\":{\"city\":\"Oslo\"}"
 
+/* a state decoded for reading (strings in an arena) holds exactly what the writer's decoding holds */
+static void test_read_only_decode(void **state)
+{
+    (void)state;
+    fenv *v = fenv_open(NULL);
+    history(v, "ro");
+    track(v, "ro", "Product Viewed", T0, "{\"product_id\":\"p-1\",\"category\":\"shoes\"}");
+    track(v, "ro", "Product Added", T0 + MIN, "{\"product_id\":\"p-2\",\"category\":\"hats\"}");
+    c360_profile p;
+    if (!fenv_profile(v, "ro", &p)) fail_msg("no profile");
+    fstate a, b;
+    assert_int_equal(fstate_decode(&a, &v->f->set, p.ext, p.next), 0);
+    assert_int_equal(fstate_decode_ro(&b, &v->f->set, p.ext, p.next), 0);
+    assert_null(a.arena);
+    assert_non_null(b.arena);
+    assert_true(b.nord == 5 && b.nacts == 2);
+    assert_string_equal(b.acts[1].pid, "p-2");
+    assert_string_equal(b.orders[4].card, "visa");
+    strbuf ea = STRBUF_INIT, eb = STRBUF_INIT;
+    fstate_encode(&a, &v->f->set, &ea);
+    fstate_encode(&b, &v->f->set, &eb);
+    assert_int_equal(ea.len, eb.len);
+    assert_memory_equal(ea.buf, eb.buf, ea.len);
+    fstate_release(&a);
+    fstate_release(&b);
+    sb_release(&ea);
+    sb_release(&eb);
+    c360_profile_release(&p);
+    fenv_close(v);
+}
+
 static void test_fraud_baseline(void **state)
 {
     (void)state;
@@ -505,6 +536,7 @@ int main(void)
     setenv("C360_FAKE_NOW", "2026-10-03T00:00:00Z", 1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_commerce_builtins),
+        cmocka_unit_test(test_read_only_decode),
         cmocka_unit_test(test_tickets),
         cmocka_unit_test(test_session_rule),
         cmocka_unit_test(test_window_expiry_and_late),
