@@ -112,6 +112,7 @@ struct c360_cursor;
  * read decodes hundreds of product ids and frees them right after rendering) */
 typedef struct farena farena;
 char *farena_strndup(farena **a, const char *p, size_t n);
+void *farena_alloc(farena **a, size_t n);   /* 8-byte aligned, uninitialised */
 void farena_free(farena *a);
 /* strings go to *arena if arena is not NULL, else each to the heap */
 int fgen_decode(fgen *g, struct c360_cursor *c, farena **arena);

@@ -242,7 +242,7 @@ void recs_catalog(c360_features *f, c360_txn *txn, const c360_json *j, int obj, 
 }
 
 /* ---- the query ---- */
-typedef struct { char *pid; uint64_t score; char **why; int nwhy; int popular; } cand;
+typedef struct { char *pid; uint64_t score; int popular; } cand;   /* a popular product */
 
 static int cand_cmp(const void *a, const void *b)
 {
@@ -363,12 +363,62 @@ static void catalog_json(c360_store *st, const char *pid, strbuf *out)
     sb_release(&v);
 }
 
+/* A co-purchase candidate of one query. Candidates, and the list of products of interest that
+ * led to each (the "because"), live in the query's arena; each product id is hashed once per
+ * counter read (the same hash value finds it in the exclusions and in the candidates). */
+typedef struct qcand {
+    UT_hash_handle hh;
+    uint64_t score;
+    int because, last;           /* first and last reason (index into the reasons), -1 none */
+    char pid[];
+} qcand;
+typedef struct { int interest, next; } qreason;
+
+/* the ranking: score desc, product id asc */
+static int qcand_before(const qcand *x, const qcand *y)
+{
+    if (x->score != y->score) return x->score > y->score;
+    return strcmp(x->pid, y->pid) < 0;
+}
+static int qcand_cmp(const void *a, const void *b)
+{
+    const qcand *x = *(qcand *const *)a, *y = *(qcand *const *)b;
+    return qcand_before(x, y) ? -1 : qcand_before(y, x) ? 1 : 0;
+}
+
+/* keeps the best `limit` candidates in a heap whose root is the worst of them */
+static void heap_offer(qcand **h, int *n, int limit, qcand *c)
+{
+    int i;
+    if (*n < limit) {
+        i = (*n)++;
+        while (i > 0 && qcand_before(h[(i - 1) / 2], c)) {
+            h[i] = h[(i - 1) / 2];
+            i = (i - 1) / 2;
+        }
+        h[i] = c;
+        return;
+    }
+    if (!qcand_before(c, h[0])) return;
+    i = 0;
+    for (;;) {   /* replace the root, sift down */
+        int l = 2 * i + 1, r = l + 1, w = i;
+        const qcand *wc = c;
+        if (l < *n && qcand_before(wc, h[l])) w = l, wc = h[l];
+        if (r < *n && qcand_before(wc, h[r])) w = r;
+        if (w == i) break;
+        h[i] = h[w];
+        i = w;
+    }
+    h[i] = c;
+}
+
 int recs_query(c360_features *f, const fstate *s, int limit, int exclude_last, strbuf *out)
 {
     c360_store *st = f->store;
-    char **interest = NULL;
+    const char **interest = NULL;
     int ni = 0;
-    sent *excl = NULL, *cset = NULL;
+    sent *excl = NULL;
     /* products of interest, most recent first; they are excluded, and so is the last order */
     for (int i = s->nacts - 1; i >= 0; i--) {
         if (s->acts[i].kind == 2 || set_find(excl, s->acts[i].pid)) continue;
@@ -381,9 +431,13 @@ int recs_query(c360_features *f, const fstate *s, int limit, int exclude_last, s
         for (int i = 0; i < lo->nprods; i++)
             if (!set_find(excl, lo->prods[i])) set_add(&excl, lo->prods[i], 0);
     }
-    cand *c = NULL;
-    int nc = 0, capc = 0;
-    strbuf lo = STRBUF_INIT, hi = STRBUF_INIT, b = STRBUF_INIT;
+    farena *arena = NULL;
+    qcand *cset = NULL;
+    qreason *rs = NULL;
+    int nrs = 0, caprs = 0;
+    qcand **best = xmalloc(sizeof *best * (size_t)(limit > 0 ? limit : 1));
+    int nbest = 0;
+    strbuf lo = STRBUF_INIT, hi = STRBUF_INIT;
     for (int i = 0; i < ni; i++) {
         key2(&lo, 'c', interest[i], "");
         sb_reset(&hi);
@@ -396,42 +450,50 @@ int recs_query(c360_features *f, const fstate *s, int limit, int exclude_last, s
             const char *v = c360_iter_value(it, &vl);
             if (vl < 8 || kl <= lo.len) continue;
             uint64_t n = c360_get_u64be((const unsigned char *)v);
-            sb_reset(&b);
-            sb_add(&b, k + lo.len, kl - lo.len);
-            if (!n || memchr(b.buf, 0, b.len) || set_find(excl, b.buf)) continue;
-            sent *e = set_find(cset, b.buf);
-            if (!e) {
-                if (nc == capc) c = xrealloc(c, sizeof *c * (size_t)(capc = capc ? capc * 2 : 64));
-                c[nc] = (cand){.pid = xstrdup(b.buf)};
-                e = set_add(&cset, b.buf, nc++);
+            const char *b = k + lo.len;
+            size_t bl = kl - lo.len;
+            if (!n || memchr(b, 0, bl)) continue;
+            unsigned hv;
+            HASH_VALUE(b, bl, hv);
+            sent *x;
+            HASH_FIND_BYHASHVALUE(hh, excl, b, bl, hv, x);
+            if (x) continue;
+            qcand *c;
+            HASH_FIND_BYHASHVALUE(hh, cset, b, bl, hv, c);
+            if (!c) {
+                c = farena_alloc(&arena, sizeof *c + bl + 1);
+                memset(c, 0, sizeof *c);
+                memcpy(c->pid, b, bl);
+                c->pid[bl] = 0;
+                c->because = c->last = -1;
+                HASH_ADD_KEYPTR_BYHASHVALUE(hh, cset, c->pid, bl, hv, c);
             }
-            cand *x = &c[e->idx];
-            x->score += n;
-            x->why = xrealloc(x->why, sizeof *x->why * (size_t)(x->nwhy + 1));
-            x->why[x->nwhy++] = interest[i];
+            c->score += n;
+            if (nrs == caprs) rs = xrealloc(rs, sizeof *rs * (size_t)(caprs = caprs ? caprs * 2 : 256));
+            rs[nrs] = (qreason){.interest = i, .next = -1};
+            if (c->last >= 0) rs[c->last].next = nrs;
+            else c->because = nrs;
+            c->last = nrs++;
         }
         c360_iter_free(it);
     }
-    if (nc > 1) qsort(c, (size_t)nc, sizeof *c, cand_cmp);
-    if (nc > limit) {
-        for (int i = limit; i < nc; i++) { free(c[i].pid); free(c[i].why); }
-        nc = limit;
-    }
-    if (nc < limit) {   /* popular products fill in */
-        set_free(&cset);
-        for (int i = 0; i < nc; i++) set_add(&cset, c[i].pid, i);
-        cand *pop;
-        int complete, want = limit + HASH_COUNT(excl);
-        int np = popular(f, want, &pop, &complete);
-        for (int i = 0; i < np; i++) {
-            if (nc < limit && !set_find(excl, pop[i].pid) && !set_find(cset, pop[i].pid)) {
-                if (nc == capc) c = xrealloc(c, sizeof *c * (size_t)(capc = capc ? capc * 2 : 64));
-                c[nc++] = pop[i];
-            } else {
-                free(pop[i].pid);
+    for (qcand *c = cset; c && limit > 0; c = c->hh.next) heap_offer(best, &nbest, limit, c);
+    if (nbest > 1) qsort(best, (size_t)nbest, sizeof *best, qcand_cmp);
+    cand *pop = NULL;
+    int np = 0;
+    char *fill = NULL;           /* which popular products fill in */
+    if (nbest < limit) {
+        int complete, want = limit + HASH_COUNT(excl), room = limit - nbest;
+        np = popular(f, want, &pop, &complete);
+        fill = xcalloc((size_t)(np ? np : 1), 1);
+        for (int i = 0; i < np && room > 0; i++) {
+            qcand *c;
+            HASH_FIND_STR(cset, pop[i].pid, c);
+            if (!set_find(excl, pop[i].pid) && !c) {
+                fill[i] = 1;
+                room--;
             }
         }
-        free(pop);
     }
     sb_adds(out, "{\"products_of_interest\":[");
     for (int i = 0; i < ni; i++) {
@@ -439,27 +501,39 @@ int recs_query(c360_features *f, const fstate *s, int limit, int exclude_last, s
         c360_json_put_cstr(out, interest[i]);
     }
     sb_adds(out, "],\"recommendations\":[");
-    for (int i = 0; i < nc; i++) {
-        sb_adds(out, i ? ",{\"product_id\":" : "{\"product_id\":");
-        c360_json_put_cstr(out, c[i].pid);
-        catalog_json(st, c[i].pid, out);
-        sb_addf(out, ",\"score\":%llu,\"source\":\"%s\",\"because\":[", (unsigned long long)c[i].score,
-                c[i].popular ? "popular" : "co_purchase");
-        for (int w = 0; w < c[i].nwhy; w++) {
-            if (w) sb_addc(out, ',');
-            c360_json_put_cstr(out, c[i].why[w]);
+    int first = 1;
+    for (int i = 0; i < nbest; i++, first = 0) {
+        const qcand *c = best[i];
+        sb_adds(out, first ? "{\"product_id\":" : ",{\"product_id\":");
+        c360_json_put_cstr(out, c->pid);
+        catalog_json(st, c->pid, out);
+        sb_addf(out, ",\"score\":%llu,\"source\":\"co_purchase\",\"because\":[", (unsigned long long)c->score);
+        for (int r = c->because; r >= 0; r = rs[r].next) {
+            if (r != c->because) sb_addc(out, ',');
+            c360_json_put_cstr(out, interest[rs[r].interest]);
         }
         sb_adds(out, "]}");
-        free(c[i].pid);
-        free(c[i].why);
+    }
+    for (int i = 0; i < np; i++) {
+        if (fill[i]) {
+            sb_adds(out, first ? "{\"product_id\":" : ",{\"product_id\":");
+            first = 0;
+            c360_json_put_cstr(out, pop[i].pid);
+            catalog_json(st, pop[i].pid, out);
+            sb_addf(out, ",\"score\":%llu,\"source\":\"popular\",\"because\":[]}", (unsigned long long)pop[i].score);
+        }
+        free(pop[i].pid);
     }
     sb_adds(out, "]}");
-    free(c);
+    free(pop);
+    free(fill);
+    free(best);
+    free(rs);
+    HASH_CLEAR(hh, cset);
+    farena_free(arena);
     free(interest);
     set_free(&excl);
-    set_free(&cset);
     sb_release(&lo);
     sb_release(&hi);
-    sb_release(&b);
     return 0;
 }

@@ -32,24 +32,31 @@ void fstate_init(fstate *s, const fsettings *cfg)
 struct farena {
     struct farena *next;
     size_t used, cap;
-    char buf[];
+    char buf[];                   /* at offset 24: 8-byte aligned */
 };
 
-char *farena_strndup(farena **a, const char *p, size_t n)
+void *farena_alloc(farena **a, size_t n)
 {
     farena *c = *a;
-    if (!c || c->cap - c->used < n + 1) {
-        size_t cap = n + 1 > 4000 ? n + 1 : 4000;
+    size_t at = c ? (c->used + 7) & ~(size_t)7 : 0;   /* 8-byte aligned */
+    if (!c || at > c->cap || c->cap - at < n) {
+        size_t cap = n > 4000 ? n : 4000;
         c = xmalloc(sizeof *c + cap);
         c->next = *a;
         c->used = 0;
         c->cap = cap;
         *a = c;
+        at = 0;
     }
-    char *r = c->buf + c->used;
+    c->used = at + n;
+    return c->buf + at;
+}
+
+char *farena_strndup(farena **a, const char *p, size_t n)
+{
+    char *r = farena_alloc(a, n + 1);
     memcpy(r, p, n);
     r[n] = 0;
-    c->used += n + 1;
     return r;
 }
 
