@@ -38,6 +38,7 @@ int c360_features_open(c360_features **out, c360_store *s, const c360_config *cf
     f->pop = fpop_new();
     c360_json_init(&f->j);
     if (s) fsegs_load_store(f);
+    if (s) atomic_store(&f->legacy_pairs, recs_has_legacy_pairs(s));
     *out = f;
     return 0;
 }

@@ -195,6 +195,7 @@ struct c360_features {
     fcache *cache;
     fpop *pop;
     _Atomic uint64_t pop_gen;     /* bumped by the writer when an order changes popularity */
+    _Atomic int legacy_pairs;     /* the store still has per-pair counters ('F' 'c', read too) */
     uint64_t *pending_loser_pids; int npending; /* merged-away profiles whose memberships must go */
     fmember *pending_members; int npm;
     strbuf tmp;
@@ -214,6 +215,8 @@ fcache *fcache_new(void);
 void fcache_free(fcache *c);
 /* writes the counters bumped since the last flush into txn (called right before every commit) */
 void fcache_flush(fcache *c, c360_txn *txn);
+/* 1 if the store has co-purchase counters of the per-pair layout (before counter maps) */
+int recs_has_legacy_pairs(c360_store *s);
 /* forgets every cached counter (the group that bumped them was abandoned) */
 void fcache_discard(fcache *c);
 void recs_on_order(c360_features *f, c360_txn *txn, int64_t ts, const c360_json *j, int props);

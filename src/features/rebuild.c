@@ -56,12 +56,13 @@ int c360_features_rebuild(c360_features *f, c360_store *st, uint64_t *profiles, 
     *profiles = *events = 0;
     c360_txn *txn = c360_txn_new(st);
     /* 1. forget the shared state (co-purchase, popularity, catalogue, membership; not definitions) */
-    static const char subs[] = {'c', 'm', 'n', 'p'};
+    static const char subs[] = {'C', 'c', 'm', 'n', 'p'};
     for (size_t i = 0; i < sizeof subs; i++) {
         char lo[2] = {'F', subs[i]}, hi[2] = {'F', (char)(subs[i] + 1)};
         c360_txn_del_range(txn, lo, 2, hi, 2);
     }
     if (flush(f, txn, err, errlen)) goto fail;
+    atomic_store(&f->legacy_pairs, 0);   /* the per-pair counters of older stores are gone too */
     fcache_free(f->cache);
     f->cache = fcache_new();
     /* 2. replay every customer */

@@ -12,7 +12,11 @@
  *                 interest nor (recommendations.exclude_last_order) in the last order.
  *   order       = score desc, product_id asc; then popular products (popular desc, product_id
  *                 asc) fill up to `limit`, with the same exclusions.
- * The writer adds to the counters without reading them (RocksDB merges, see fcache below). */
+ * The writer adds to the counters without reading them (RocksDB merges, see fcache below).
+ * co(a, *) is one counter map per product a ('F' 'C' a, store.h): a query reads one value per
+ * product of interest, and an order of n products writes n map additions, not n*(n-1) keys.
+ * Stores written before counter maps keep their per-pair keys ('F' 'c' a 0 b): they are read
+ * and summed with the maps until a rebuild removes them. */
 #include "features/fint.h"
 #include "store/keys.h"
 
@@ -29,11 +33,11 @@
 
 /* ---- the writer's counter deltas (uthash) ---- */
 /* Counters are bumped in memory and written once per commit (fcache_flush), not once per bump:
- * an order of n products bumps n*(n-1) pair counters. Within a group products are interned to
- * small ids, so a pair is one 64-bit key (no string built or hashed per bump); the store keys
- * are formatted once per distinct pair at the flush. They are written as additions
- * (c360_txn_add_u64, a RocksDB merge), so the writer never reads a counter: the tables hold only
- * what the current group added, and are emptied at every flush or abandoned group. */
+ * an order of n products bumps n*(n-1)/2 pairs (co is symmetric: a pair is kept once, a < b).
+ * Within a group products are interned to small ids, so a pair is one 64-bit key (no string
+ * built or hashed per bump). At the flush each product's partners become one counter map
+ * addition (c360_txn_add_map, a RocksDB merge), so the writer never reads a counter: the tables
+ * hold only what the current group added, and are emptied at every flush or abandoned group. */
 typedef struct fprod { UT_hash_handle hh; uint32_t id; int64_t orders; char name[]; } fprod;
 typedef struct fpair { UT_hash_handle hh; uint64_t ab; int64_t n; } fpair;
 typedef struct fent { UT_hash_handle hh; int64_t v; size_t kl; char k[]; } fent;
@@ -134,12 +138,58 @@ static void key2(strbuf *k, char sub, const char *a, const char *b)
     }
 }
 
+/* the flush's sort: products by name, and each pair by (product id, partner's rank by name) */
+static fcache *rank_of;
+static int byname(const void *a, const void *b)
+{
+    return strcmp(rank_of->byid[*(const uint32_t *)a]->name, rank_of->byid[*(const uint32_t *)b]->name);
+}
+typedef struct { uint64_t key; int64_t n; } fdir;   /* key: a id << 32 | rank of b */
+static int dir_cmp(const void *a, const void *b)
+{
+    uint64_t x = ((const fdir *)a)->key, y = ((const fdir *)b)->key;
+    return (x > y) - (x < y);
+}
+
 void fcache_flush(fcache *c, c360_txn *txn)
 {
     strbuf k = STRBUF_INIT;
-    for (fpair *e = c->pairs; e; e = e->hh.next) {
-        key2(&k, 'c', c->byid[e->ab >> 32]->name, c->byid[(uint32_t)e->ab]->name);
-        c360_txn_add_u64(txn, k.buf, k.len, e->n);
+    if (c->npairs) {
+        /* partners in name order: rank every product of the group by name */
+        uint32_t *order = xmalloc(sizeof *order * c->nprod), *rank = xmalloc(sizeof *rank * c->nprod);
+        for (uint32_t i = 0; i < c->nprod; i++) order[i] = i;
+        rank_of = c;   /* the writer thread is the only one that flushes */
+        qsort(order, c->nprod, sizeof *order, byname);
+        for (uint32_t i = 0; i < c->nprod; i++) rank[order[i]] = i;
+        fdir *d = xmalloc(sizeof *d * c->npairs * 2);
+        size_t nd = 0;
+        for (fpair *e = c->pairs; e; e = e->hh.next) {
+            uint32_t a = (uint32_t)(e->ab >> 32), b = (uint32_t)e->ab;
+            d[nd++] = (fdir){(uint64_t)a << 32 | rank[b], e->n};
+            d[nd++] = (fdir){(uint64_t)b << 32 | rank[a], e->n};
+        }
+        qsort(d, nd, sizeof *d, dir_cmp);
+        strbuf body = STRBUF_INIT, map = STRBUF_INIT;
+        for (size_t i = 0; i < nd;) {
+            uint32_t a = (uint32_t)(d[i].key >> 32);
+            uint64_t n = 0;
+            sb_reset(&body);
+            for (; i < nd && (uint32_t)(d[i].key >> 32) == a; i++, n++) {
+                const char *b = c->byid[order[(uint32_t)d[i].key]]->name;
+                c360_put_bytes(&body, b, strlen(b));
+                c360_put_uvarint(&body, (uint64_t)d[i].n);
+            }
+            sb_reset(&map);
+            c360_put_uvarint(&map, n);
+            sb_add(&map, body.buf, body.len);
+            key2(&k, 'C', c->byid[a]->name, NULL);
+            c360_txn_add_map(txn, k.buf, k.len, map.buf, map.len);
+        }
+        sb_release(&body);
+        sb_release(&map);
+        free(d);
+        free(order);
+        free(rank);
     }
     for (uint32_t i = 0; i < c->nprod; i++) {
         if (!c->byid[i]->orders) continue;
@@ -186,8 +236,8 @@ void recs_on_order(c360_features *f, c360_txn *txn, int64_t ts, const c360_json 
     for (int a = 0; a < np; a++) {
         c->byid[ids[a]]->orders++;
         if (a >= npair) continue;
-        for (int b = 0; b < npair; b++)
-            if (a != b) bump_pair(c, ids[a], ids[b]);
+        for (int b = a + 1; b < npair; b++)
+            bump_pair(c, ids[a] < ids[b] ? ids[a] : ids[b], ids[a] < ids[b] ? ids[b] : ids[a]);
     }
     free(ids);
     sb_release(&k);
@@ -363,54 +413,219 @@ static void catalog_json(c360_store *st, const char *pid, strbuf *out)
     sb_release(&v);
 }
 
-/* A co-purchase candidate of one query. Candidates, and the list of products of interest that
- * led to each (the "because"), live in the query's arena; each product id is hashed once per
- * counter read (the same hash value finds it in the exclusions and in the candidates). */
-typedef struct qcand {
-    UT_hash_handle hh;
-    uint64_t score;
-    int because, last;           /* first and last reason (index into the reasons), -1 none */
-    char pid[];
-} qcand;
-typedef struct { int interest, next; } qreason;
+/* ---- the query's candidates ----
+ * A result: a product, its score and the products of interest that led to it (the "because", in
+ * interest order). pid points into the counter maps read (or the query's arena) and is not
+ * NUL-terminated. The best `limit` are kept in a heap whose root is the worst of them. */
+typedef struct { const char *pid; size_t pl; uint64_t score; int *why; int nwhy; } qtop;
 
+static int name_cmp(const char *a, size_t al, const char *b, size_t bl)
+{
+    int c = memcmp(a, b, al < bl ? al : bl);
+    return c ? c : (al > bl) - (al < bl);
+}
 /* the ranking: score desc, product id asc */
-static int qcand_before(const qcand *x, const qcand *y)
+static int qtop_before(const qtop *x, const qtop *y)
 {
     if (x->score != y->score) return x->score > y->score;
-    return strcmp(x->pid, y->pid) < 0;
+    return name_cmp(x->pid, x->pl, y->pid, y->pl) < 0;
 }
-static int qcand_cmp(const void *a, const void *b)
+static int qtop_cmp(const void *a, const void *b)
 {
-    const qcand *x = *(qcand *const *)a, *y = *(qcand *const *)b;
-    return qcand_before(x, y) ? -1 : qcand_before(y, x) ? 1 : 0;
+    const qtop *x = *(qtop *const *)a, *y = *(qtop *const *)b;
+    return qtop_before(x, y) ? -1 : qtop_before(y, x) ? 1 : 0;
 }
 
-/* keeps the best `limit` candidates in a heap whose root is the worst of them */
-static void heap_offer(qcand **h, int *n, int limit, qcand *c)
+typedef struct {
+    qtop *slots;     /* limit of them, each with room for every reason */
+    qtop **h;
+    int n, limit;
+} qbest;
+
+static void qbest_init(qbest *b, int limit, int ni)
 {
+    b->limit = limit > 0 ? limit : 0;
+    b->n = 0;
+    b->slots = xcalloc((size_t)(b->limit ? b->limit : 1), sizeof *b->slots);
+    b->h = xcalloc((size_t)(b->limit ? b->limit : 1), sizeof *b->h);
+    for (int i = 0; i < b->limit; i++) b->slots[i].why = xmalloc(sizeof(int) * (size_t)(ni ? ni : 1));
+}
+
+static void qbest_free(qbest *b)
+{
+    for (int i = 0; i < b->limit; i++) free(b->slots[i].why);
+    free(b->slots);
+    free(b->h);
+}
+
+static void qbest_offer(qbest *b, const char *pid, size_t pl, uint64_t score, const int *why, int nwhy)
+{
+    qtop c = {.pid = pid, .pl = pl, .score = score};
     int i;
-    if (*n < limit) {
-        i = (*n)++;
-        while (i > 0 && qcand_before(h[(i - 1) / 2], c)) {
-            h[i] = h[(i - 1) / 2];
+    qtop *slot;
+    if (b->n < b->limit) {
+        slot = &b->slots[b->n];
+        i = b->n++;
+        while (i > 0 && qtop_before(b->h[(i - 1) / 2], &c)) {
+            b->h[i] = b->h[(i - 1) / 2];
             i = (i - 1) / 2;
         }
-        h[i] = c;
-        return;
+    } else {
+        if (!b->limit || !qtop_before(&c, b->h[0])) return;
+        slot = b->h[0];
+        i = 0;
+        for (;;) {   /* the new one replaces the root: sift down */
+            int l = 2 * i + 1, r = l + 1, w = i;
+            const qtop *wc = &c;
+            if (l < b->n && qtop_before(wc, b->h[l])) w = l, wc = b->h[l];
+            if (r < b->n && qtop_before(wc, b->h[r])) w = r;
+            if (w == i) break;
+            b->h[i] = b->h[w];
+            i = w;
+        }
     }
-    if (!qcand_before(c, h[0])) return;
-    i = 0;
-    for (;;) {   /* replace the root, sift down */
-        int l = 2 * i + 1, r = l + 1, w = i;
-        const qcand *wc = c;
-        if (l < *n && qcand_before(wc, h[l])) w = l, wc = h[l];
-        if (r < *n && qcand_before(wc, h[r])) w = r;
-        if (w == i) break;
+    int *keep = slot->why;
+    *slot = c;
+    slot->why = keep;
+    memcpy(slot->why, why, sizeof *why * (size_t)nwhy);
+    slot->nwhy = nwhy;
+    b->h[i] = slot;
+}
+
+static int excluded(sent *excl, const char *b, size_t bl)
+{
+    if (!bl || memchr(b, 0, bl)) return 1;
+    sent *x;
+    HASH_FIND(hh, excl, b, bl, x);
+    return x != NULL;
+}
+
+/* Counter maps are sorted by product, so the scores are a k-way merge of the interests' maps: a
+ * heap of cursors ordered by (product, interest), no hash table of candidates. */
+typedef struct { c360_map_iter it; const char *name; size_t nl; uint64_t n; int i; } qlist;
+static int qlist_before(const qlist *a, const qlist *b)
+{
+    int c = name_cmp(a->name, a->nl, b->name, b->nl);
+    return c ? c < 0 : a->i < b->i;
+}
+static void qlist_down(qlist **h, int n, int i)
+{
+    qlist *x = h[i];
+    for (;;) {
+        int l = 2 * i + 1, r = l + 1, w = -1;
+        const qlist *wc = x;
+        if (l < n && qlist_before(h[l], wc)) w = l, wc = h[l];
+        if (r < n && qlist_before(h[r], wc)) w = r;
+        if (w < 0) break;
         h[i] = h[w];
         i = w;
     }
-    h[i] = c;
+    h[i] = x;
+}
+
+static void score_maps(c360_store *st, const char **interest, int ni, sent *excl, qbest *best, strbuf *vals)
+{
+    qlist *ls = xcalloc((size_t)(ni ? ni : 1), sizeof *ls);
+    qlist **h = xcalloc((size_t)(ni ? ni : 1), sizeof *h);
+    int *why = xmalloc(sizeof *why * (size_t)(ni ? ni : 1));
+    int n = 0;
+    strbuf k = STRBUF_INIT;
+    for (int i = 0; i < ni; i++) {
+        key2(&k, 'C', interest[i], NULL);
+        if (c360_store_get(st, k.buf, k.len, &vals[i]) != 1) continue;
+        qlist *l = &ls[i];
+        l->i = i;
+        c360_map_iter_init(&l->it, vals[i].buf, vals[i].len);
+        if (c360_map_next(&l->it, &l->name, &l->nl, &l->n) == 1) h[n++] = l;
+    }
+    sb_release(&k);
+    for (int i = n / 2 - 1; i >= 0; i--) qlist_down(h, n, i);
+    while (n > 0) {
+        const char *name = h[0]->name;
+        size_t nl = h[0]->nl;
+        uint64_t score = 0;
+        int nwhy = 0;
+        while (n > 0 && !name_cmp(h[0]->name, h[0]->nl, name, nl)) {
+            qlist *l = h[0];
+            if (l->n) {
+                score += l->n;
+                why[nwhy++] = l->i;
+            }
+            if (c360_map_next(&l->it, &l->name, &l->nl, &l->n) != 1) h[0] = h[--n];
+            if (n > 0) qlist_down(h, n, 0);
+        }
+        if (score && !excluded(excl, name, nl)) qbest_offer(best, name, nl, score, why, nwhy);
+    }
+    free(why);
+    free(h);
+    free(ls);
+}
+
+/* Stores from before counter maps: per-pair keys, summed per product in a hash table (and the
+ * maps written since added in). */
+typedef struct qcand { UT_hash_handle hh; uint64_t score; int nwhy; int *why; char pid[]; } qcand;
+
+static void legacy_add(qcand **cset, farena **arena, int ni, const char *b, size_t bl, uint64_t n, int i)
+{
+    if (!n) return;
+    qcand *c;
+    HASH_FIND(hh, *cset, b, bl, c);
+    if (!c) {
+        c = farena_alloc(arena, sizeof *c + bl + 1);
+        memset(c, 0, sizeof *c);
+        memcpy(c->pid, b, bl);
+        c->pid[bl] = 0;
+        c->why = farena_alloc(arena, sizeof *c->why * (size_t)ni);
+        HASH_ADD_KEYPTR(hh, *cset, c->pid, bl, c);
+    }
+    c->score += n;
+    if (!c->nwhy || c->why[c->nwhy - 1] != i) c->why[c->nwhy++] = i;
+}
+
+static void score_legacy(c360_store *st, const char **interest, int ni, sent *excl, qbest *best, farena **arena)
+{
+    qcand *cset = NULL;
+    strbuf lo = STRBUF_INIT, hi = STRBUF_INIT, v = STRBUF_INIT;
+    for (int i = 0; i < ni; i++) {
+        key2(&lo, 'C', interest[i], NULL);
+        if (c360_store_get(st, lo.buf, lo.len, &v) == 1) {
+            c360_map_iter mi;
+            c360_map_iter_init(&mi, v.buf, v.len);
+            const char *b;
+            size_t bl;
+            uint64_t n;
+            while (c360_map_next(&mi, &b, &bl, &n) == 1)
+                if (!excluded(excl, b, bl)) legacy_add(&cset, arena, ni, b, bl, n, i);
+        }
+        sb_reset(&v);
+        key2(&lo, 'c', interest[i], "");
+        sb_reset(&hi);
+        sb_add(&hi, lo.buf, lo.len - 1);
+        sb_addc(&hi, 1);
+        c360_iter *it = c360_iter_new(st, lo.buf, lo.len, hi.buf, hi.len);
+        for (c360_iter_first(it); c360_iter_valid(it); c360_iter_next(it)) {
+            size_t kl, vl;
+            const char *k = c360_iter_key(it, &kl);
+            const char *val = c360_iter_value(it, &vl);
+            if (vl < 8 || kl <= lo.len || excluded(excl, k + lo.len, kl - lo.len)) continue;
+            legacy_add(&cset, arena, ni, k + lo.len, kl - lo.len, c360_get_u64be((const unsigned char *)val), i);
+        }
+        c360_iter_free(it);
+    }
+    for (qcand *c = cset; c; c = c->hh.next) qbest_offer(best, c->pid, strlen(c->pid), c->score, c->why, c->nwhy);
+    HASH_CLEAR(hh, cset);
+    sb_release(&lo);
+    sb_release(&hi);
+    sb_release(&v);
+}
+
+static void put_product(strbuf *out, c360_store *st, const char *pid, size_t pl, int first)
+{
+    char *z = xstrndup(pid, pl);
+    sb_adds(out, first ? "{\"product_id\":" : ",{\"product_id\":");
+    c360_json_put_str(out, pid, pl);
+    catalog_json(st, z, out);
+    free(z);
 }
 
 int recs_query(c360_features *f, const fstate *s, int limit, int exclude_last, strbuf *out)
@@ -431,65 +646,26 @@ int recs_query(c360_features *f, const fstate *s, int limit, int exclude_last, s
         for (int i = 0; i < lo->nprods; i++)
             if (!set_find(excl, lo->prods[i])) set_add(&excl, lo->prods[i], 0);
     }
+    qbest best;
+    qbest_init(&best, limit, ni);
+    strbuf *vals = xcalloc((size_t)(ni ? ni : 1), sizeof *vals);   /* the maps read (results point into them) */
     farena *arena = NULL;
-    qcand *cset = NULL;
-    qreason *rs = NULL;
-    int nrs = 0, caprs = 0;
-    qcand **best = xmalloc(sizeof *best * (size_t)(limit > 0 ? limit : 1));
-    int nbest = 0;
-    strbuf lo = STRBUF_INIT, hi = STRBUF_INIT;
-    for (int i = 0; i < ni; i++) {
-        key2(&lo, 'c', interest[i], "");
-        sb_reset(&hi);
-        sb_add(&hi, lo.buf, lo.len - 1);
-        sb_addc(&hi, 1);
-        c360_iter *it = c360_iter_new(st, lo.buf, lo.len, hi.buf, hi.len);
-        for (c360_iter_first(it); c360_iter_valid(it); c360_iter_next(it)) {
-            size_t kl, vl;
-            const char *k = c360_iter_key(it, &kl);
-            const char *v = c360_iter_value(it, &vl);
-            if (vl < 8 || kl <= lo.len) continue;
-            uint64_t n = c360_get_u64be((const unsigned char *)v);
-            const char *b = k + lo.len;
-            size_t bl = kl - lo.len;
-            if (!n || memchr(b, 0, bl)) continue;
-            unsigned hv;
-            HASH_VALUE(b, bl, hv);
-            sent *x;
-            HASH_FIND_BYHASHVALUE(hh, excl, b, bl, hv, x);
-            if (x) continue;
-            qcand *c;
-            HASH_FIND_BYHASHVALUE(hh, cset, b, bl, hv, c);
-            if (!c) {
-                c = farena_alloc(&arena, sizeof *c + bl + 1);
-                memset(c, 0, sizeof *c);
-                memcpy(c->pid, b, bl);
-                c->pid[bl] = 0;
-                c->because = c->last = -1;
-                HASH_ADD_KEYPTR_BYHASHVALUE(hh, cset, c->pid, bl, hv, c);
-            }
-            c->score += n;
-            if (nrs == caprs) rs = xrealloc(rs, sizeof *rs * (size_t)(caprs = caprs ? caprs * 2 : 256));
-            rs[nrs] = (qreason){.interest = i, .next = -1};
-            if (c->last >= 0) rs[c->last].next = nrs;
-            else c->because = nrs;
-            c->last = nrs++;
-        }
-        c360_iter_free(it);
-    }
-    for (qcand *c = cset; c && limit > 0; c = c->hh.next) heap_offer(best, &nbest, limit, c);
-    if (nbest > 1) qsort(best, (size_t)nbest, sizeof *best, qcand_cmp);
+    if (atomic_load(&f->legacy_pairs)) score_legacy(st, interest, ni, excl, &best, &arena);
+    else score_maps(st, interest, ni, excl, &best, vals);
+    int nbest = best.n;
+    qtop **top = best.h;
+    if (nbest > 1) qsort(top, (size_t)nbest, sizeof *top, qtop_cmp);
     cand *pop = NULL;
     int np = 0;
     char *fill = NULL;           /* which popular products fill in */
-    if (nbest < limit) {
+    if (nbest < limit) {         /* then every candidate is in top */
         int complete, want = limit + HASH_COUNT(excl), room = limit - nbest;
         np = popular(f, want, &pop, &complete);
         fill = xcalloc((size_t)(np ? np : 1), 1);
         for (int i = 0; i < np && room > 0; i++) {
-            qcand *c;
-            HASH_FIND_STR(cset, pop[i].pid, c);
-            if (!set_find(excl, pop[i].pid) && !c) {
+            int dup = set_find(excl, pop[i].pid) != NULL;
+            for (int t = 0; t < nbest && !dup; t++) dup = !name_cmp(top[t]->pid, top[t]->pl, pop[i].pid, strlen(pop[i].pid));
+            if (!dup) {
                 fill[i] = 1;
                 room--;
             }
@@ -503,23 +679,19 @@ int recs_query(c360_features *f, const fstate *s, int limit, int exclude_last, s
     sb_adds(out, "],\"recommendations\":[");
     int first = 1;
     for (int i = 0; i < nbest; i++, first = 0) {
-        const qcand *c = best[i];
-        sb_adds(out, first ? "{\"product_id\":" : ",{\"product_id\":");
-        c360_json_put_cstr(out, c->pid);
-        catalog_json(st, c->pid, out);
+        const qtop *c = top[i];
+        put_product(out, st, c->pid, c->pl, first);
         sb_addf(out, ",\"score\":%llu,\"source\":\"co_purchase\",\"because\":[", (unsigned long long)c->score);
-        for (int r = c->because; r >= 0; r = rs[r].next) {
-            if (r != c->because) sb_addc(out, ',');
-            c360_json_put_cstr(out, interest[rs[r].interest]);
+        for (int r = 0; r < c->nwhy; r++) {
+            if (r) sb_addc(out, ',');
+            c360_json_put_cstr(out, interest[c->why[r]]);
         }
         sb_adds(out, "]}");
     }
     for (int i = 0; i < np; i++) {
         if (fill[i]) {
-            sb_adds(out, first ? "{\"product_id\":" : ",{\"product_id\":");
+            put_product(out, st, pop[i].pid, strlen(pop[i].pid), first);
             first = 0;
-            c360_json_put_cstr(out, pop[i].pid);
-            catalog_json(st, pop[i].pid, out);
             sb_addf(out, ",\"score\":%llu,\"source\":\"popular\",\"because\":[]}", (unsigned long long)pop[i].score);
         }
         free(pop[i].pid);
@@ -527,13 +699,21 @@ int recs_query(c360_features *f, const fstate *s, int limit, int exclude_last, s
     sb_adds(out, "]}");
     free(pop);
     free(fill);
-    free(best);
-    free(rs);
-    HASH_CLEAR(hh, cset);
+    qbest_free(&best);
+    for (int i = 0; i < ni; i++) sb_release(&vals[i]);
+    free(vals);
     farena_free(arena);
     free(interest);
     set_free(&excl);
-    sb_release(&lo);
-    sb_release(&hi);
     return 0;
+}
+
+int recs_has_legacy_pairs(c360_store *s)
+{
+    unsigned char lo[2] = {FK, 'c'}, hi[2] = {FK, 'd'};
+    c360_iter *it = c360_iter_new(s, lo, 2, hi, 2);
+    c360_iter_first(it);
+    int r = c360_iter_valid(it);
+    c360_iter_free(it);
+    return r;
 }

@@ -19,7 +19,10 @@
  *  'P'     pid u64 'X'                               feature state of the last      features/rebuild_live.c
  *                                                    rebuild (served once it is complete)
  *  'S'     idhash[16]                                erased_at u64 (suppression)    privacy/erase.c
- *  'F' 'c' product 0 product                         co-purchase count u64          features/recs.c
+ *  'F' 'C' product                                   co-purchase counts: a counter  features/recs.c
+ *                                                    map {product: count} (store.h)
+ *  'F' 'c' product 0 product                         co-purchase count u64 (stores  features/recs.c
+ *                                                    before counter maps; read only)
  *  'F' 'p' product                                   orders with the product u64    features/recs.c
  *  'F' 'n' product                                   ts u64 + catalogue JSON        features/recs.c
  *  'F' 's' segment name                              segment expression (text)      features/segments.c
@@ -117,5 +120,8 @@ static inline void c360_key_range(c360_key *lo, c360_key *hi, uint64_t pid, char
     if (sub) { lo->b[9] = (unsigned char)sub; hi->b[9] = (unsigned char)(sub + 1); lo->n = hi->n = 10; }
     else { c360_put_u64be(hi->b + 1, pid + 1); lo->n = hi->n = 9; }
 }
+
+/* keys whose values are counter maps (merged by the store's merge operator, see store.h) */
+static inline int c360_key_is_counter_map(const char *k, size_t kl) { return kl >= 2 && k[0] == 'F' && k[1] == 'C'; }
 
 #endif

@@ -3,6 +3,7 @@
 #include "store/keys.h"
 #include "util/log.h"
 #include "util/clock.h"
+#include "util/codec.h"
 
 #include <errno.h>
 #include <rocksdb/c.h>
@@ -106,10 +107,109 @@ static char *sum_result(int64_t v, unsigned char *success, size_t *len)
     return out;
 }
 
+/* counter maps (store.h): the operands' entries are sorted and summed together, then merged with
+ * the existing map in one pass; an operand that does not decode is skipped (never an error: a
+ * failed merge would make the key unreadable) */
+void c360_map_iter_init(c360_map_iter *it, const void *map, size_t ml)
+{
+    c360_cursor c;
+    c360_cursor_init(&c, map, ml);
+    it->left = ml ? c360_get_uvarint(&c) : 0;
+    if (c.err) it->left = 0;
+    it->p = c.p;
+    it->end = (const unsigned char *)map + ml;
+}
+
+int c360_map_next(c360_map_iter *it, const char **name, size_t *nl, uint64_t *count)
+{
+    if (!it->left) return 0;
+    c360_cursor c;
+    c360_cursor_init(&c, it->p, (size_t)(it->end - it->p));
+    const char *n = c360_get_bytes(&c, nl);
+    uint64_t v = c360_get_uvarint(&c);
+    if (c.err || !n) {
+        it->left = 0;
+        return -1;
+    }
+    *name = n;
+    *count = v;
+    it->p = c.p;
+    it->left--;
+    return 1;
+}
+
+typedef struct { const char *name; size_t nl; uint64_t n; } mentry;
+static int mname_cmp(const char *a, size_t al, const char *b, size_t bl)
+{
+    int c = memcmp(a, b, al < bl ? al : bl);
+    return c ? c : (al > bl) - (al < bl);
+}
+static int mentry_cmp(const void *a, const void *b)
+{
+    const mentry *x = a, *y = b;
+    return mname_cmp(x->name, x->nl, y->name, y->nl);
+}
+
+static void map_put(strbuf *body, uint64_t *n, const char *name, size_t nl, uint64_t count)
+{
+    c360_put_bytes(body, name, nl);
+    c360_put_uvarint(body, count);
+    (*n)++;
+}
+
+static char *map_merge(const char *base, size_t bl, const char *const *ops, const size_t *opl, int nops,
+                       unsigned char *success, size_t *len)
+{
+    mentry *e = NULL;
+    size_t ne = 0, cap = 0;
+    for (int i = 0; i < nops; i++) {
+        c360_map_iter it;
+        c360_map_iter_init(&it, ops[i], opl[i]);
+        mentry m;
+        while (c360_map_next(&it, &m.name, &m.nl, &m.n) == 1) {
+            if (ne == cap) e = xrealloc(e, sizeof *e * (cap = cap ? cap * 2 : 256));
+            e[ne++] = m;
+        }
+    }
+    if (nops > 1) qsort(e, ne, sizeof *e, mentry_cmp);
+    strbuf body = STRBUF_INIT;
+    uint64_t n = 0;
+    c360_map_iter bi;
+    c360_map_iter_init(&bi, base, base ? bl : 0);
+    mentry b;
+    int have_b = c360_map_next(&bi, &b.name, &b.nl, &b.n) == 1;
+    for (size_t i = 0; i < ne;) {
+        mentry m = e[i++];
+        while (i < ne && !mentry_cmp(&e[i], &m)) m.n += e[i++].n;   /* same name in several operands */
+        while (have_b && mname_cmp(b.name, b.nl, m.name, m.nl) < 0) {
+            map_put(&body, &n, b.name, b.nl, b.n);
+            have_b = c360_map_next(&bi, &b.name, &b.nl, &b.n) == 1;
+        }
+        if (have_b && !mname_cmp(b.name, b.nl, m.name, m.nl)) {
+            m.n += b.n;
+            have_b = c360_map_next(&bi, &b.name, &b.nl, &b.n) == 1;
+        }
+        map_put(&body, &n, m.name, m.nl, m.n);
+    }
+    while (have_b) {
+        map_put(&body, &n, b.name, b.nl, b.n);
+        have_b = c360_map_next(&bi, &b.name, &b.nl, &b.n) == 1;
+    }
+    free(e);
+    strbuf out = STRBUF_INIT;
+    c360_put_uvarint(&out, n);
+    sb_add(&out, body.buf, body.len);
+    sb_release(&body);
+    *len = out.len;
+    *success = 1;
+    return sb_detach(&out, NULL);
+}
+
 static char *mo_full(void *state, const char *key, size_t kl, const char *ev, size_t evl, const char *const *ops,
                      const size_t *opl, int nops, unsigned char *success, size_t *len)
 {
-    (void)state; (void)key; (void)kl;
+    (void)state;
+    if (c360_key_is_counter_map(key, kl)) return map_merge(ev, evl, ops, opl, nops, success, len);
     int64_t v = ev && evl >= 8 ? be64(ev) : 0;
     for (int i = 0; i < nops; i++)
         if (opl[i] == 8) v += be64(ops[i]);
@@ -119,7 +219,8 @@ static char *mo_full(void *state, const char *key, size_t kl, const char *ev, si
 static char *mo_partial(void *state, const char *key, size_t kl, const char *const *ops, const size_t *opl, int nops,
                         unsigned char *success, size_t *len)
 {
-    (void)state; (void)key; (void)kl;
+    (void)state;
+    if (c360_key_is_counter_map(key, kl)) return map_merge(NULL, 0, ops, opl, nops, success, len);
     int64_t v = 0;
     for (int i = 0; i < nops; i++)
         if (opl[i] == 8) v += be64(ops[i]);
@@ -514,6 +615,7 @@ void c360_txn_add_u64(c360_txn *t, const void *k, size_t kl, int64_t delta)
     c360_put_u64be(v, (uint64_t)delta);
     txn_add(t, k, kl, v, 8, 3);
 }
+void c360_txn_add_map(c360_txn *t, const void *k, size_t kl, const void *map, size_t ml) { txn_add(t, k, kl, map, ml, 3); }
 int c360_txn_count(c360_txn *t) { return (int)t->nops; }
 size_t c360_txn_bytes(c360_txn *t) { return t->arena.len; }
 

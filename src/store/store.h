@@ -65,6 +65,16 @@ void c360_txn_del_range(c360_txn *t, const void *lo, size_t lol, const void *hi,
 /* Adds delta to the 8-byte big-endian counter at k (absent = 0) without reading it: a RocksDB
  * merge, resolved by reads and compactions. Only for keys written this way. */
 void c360_txn_add_u64(c360_txn *t, const void *k, size_t kl, int64_t delta);
+/* Counter maps: the value of a key for which c360_key_is_counter_map() holds (store/keys.h) is a
+ * map from names (bytes) to u64 counts, encoded as uvarint n, then n times (uvarint length, name
+ * bytes, uvarint count), names in strictly increasing bytewise order. c360_txn_add_map adds such a
+ * map (the deltas) to the key's map without reading it: RocksDB merges them (names present in
+ * both are summed). c360_map_next walks an encoded map. */
+void c360_txn_add_map(c360_txn *t, const void *k, size_t kl, const void *map, size_t ml);
+typedef struct c360_map_iter { const unsigned char *p, *end; uint64_t left; } c360_map_iter;
+void c360_map_iter_init(c360_map_iter *it, const void *map, size_t ml);
+/* the next entry: 1 (name, length, count set), 0 at the end, -1 if the encoding is bad */
+int c360_map_next(c360_map_iter *it, const char **name, size_t *nl, uint64_t *count);
 int c360_txn_count(c360_txn *t);
 size_t c360_txn_bytes(c360_txn *t);
 void c360_txn_clear(c360_txn *t);
