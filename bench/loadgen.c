@@ -3,6 +3,7 @@
  *   loadgen lookup  : open-loop profile lookups at a fixed rate (HTTP GET /v1/profiles/user_id:ID
  *                     with a Bearer key, or RESP EVALSHA for Redis), ids drawn from a file;
  *   loadgen maxrate : steps the fixed rate up until p99 > the limit (1 ms), errors appear, or
+ *                     (a step that misses is run once more; a rate fails when it misses twice)
  *                     the rate is not achieved; reports the highest rate held;
  *   loadgen ingest  : POST /v1/batch bodies of N events from an NDJSON file with K keep-alive
  *                     connections, as fast as the server acknowledges (closed loop by design);
@@ -394,10 +395,12 @@ static int cmd_maxrate(void)
     setup_conns();
     double best = 0, best_p50 = 0, best_p99 = 0, fail_rate = 0;
     const char *why = "reached --max";
-    for (double rate = opt_start; rate <= opt_max; rate = ceil(rate * opt_factor / 500) * 500) {
+    int again = 0;   /* a step that misses is run once more: one scheduling hiccup on a shared
+                        machine does not end the search, a rate fails when it misses twice */
+    for (double rate = opt_start; rate <= opt_max;) {
         phase_stats st;
         run_phase(rate, opt_step, opt_warmup, &st, 1);
-        report_phase("maxrate-step", rate, opt_step, &st, 0);
+        report_phase(again ? "maxrate-step (again)" : "maxrate-step", rate, opt_step, &st, 0);
         double p99 = (double)pct(st.lat, st.nlat, 99) / 1e3;
         double achieved = (double)st.ok / opt_step;
         int held = st.errors == 0 && st.non200 == 0 && p99 <= opt_limit_us && achieved >= 0.97 * rate;
@@ -408,11 +411,17 @@ static int cmd_maxrate(void)
         }
         free(st.lat);
         free(st.lag);
+        if (!held && !again) {
+            again = 1;
+            continue;
+        }
+        again = 0;
         if (!held) {
             fail_rate = rate;
             why = st.errors || st.non200 ? "errors" : p99 > opt_limit_us ? "p99 over the limit" : "rate not achieved";
             break;
         }
+        rate = ceil(rate * opt_factor / 500) * 500;
     }
     fprintf(stderr, "loadgen maxrate: highest rate held with p99 <= %.0f us: %.0f/s (p50 %.0f us, p99 %.0f us); stopped at %.0f/s: %s\n",
             opt_limit_us, best, best_p50, best_p99, fail_rate, why);
