@@ -139,10 +139,10 @@ static void key2(strbuf *k, char sub, const char *a, const char *b)
 }
 
 /* the flush's sort: products by name, and each pair by (product id, partner's rank by name) */
-static fcache *rank_of;
-static int byname(const void *a, const void *b)
+static int byname(const void *a, const void *b, void *cache)
 {
-    return strcmp(rank_of->byid[*(const uint32_t *)a]->name, rank_of->byid[*(const uint32_t *)b]->name);
+    const fcache *c = cache;
+    return strcmp(c->byid[*(const uint32_t *)a]->name, c->byid[*(const uint32_t *)b]->name);
 }
 typedef struct { uint64_t key; int64_t n; } fdir;   /* key: a id << 32 | rank of b */
 static int dir_cmp(const void *a, const void *b)
@@ -158,8 +158,7 @@ void fcache_flush(fcache *c, c360_txn *txn)
         /* partners in name order: rank every product of the group by name */
         uint32_t *order = xmalloc(sizeof *order * c->nprod), *rank = xmalloc(sizeof *rank * c->nprod);
         for (uint32_t i = 0; i < c->nprod; i++) order[i] = i;
-        rank_of = c;   /* the writer thread is the only one that flushes */
-        qsort(order, c->nprod, sizeof *order, byname);
+        qsort_r(order, c->nprod, sizeof *order, byname, c);   /* strcmp: the maps' byte order */
         for (uint32_t i = 0; i < c->nprod; i++) rank[order[i]] = i;
         fdir *d = xmalloc(sizeof *d * c->npairs * 2);
         size_t nd = 0;
