@@ -1,10 +1,11 @@
 /* http.h -- the HTTP server: h2o event loops, routing, authentication and JSON responses.
  *
  * Threads: `threads` event loops, each with its own listening socket (SO_REUSEPORT) and h2o
- * context. Reads (profiles, metrics) are answered on the loop from the store. Ingest requests
- * are parsed and validated on the loop, then handed to the engine's writer; the writer's
- * completion comes back to the same loop through an h2o multithread queue, and only then is the
- * 200 sent (so an acknowledgement means durable). */
+ * context. Reads (profiles, metrics) are answered on the loop from the store. Tracking bodies
+ * are copied to the ingest worker thread (worker.h), parsed and validated there, then handed to
+ * the engine's writer; the worker's error or the writer's completion comes back to the same loop
+ * through an h2o multithread queue, and only then is the answer sent (so an acknowledgement
+ * means durable). */
 #ifndef C360_HTTP_H
 #define C360_HTTP_H
 
