@@ -548,7 +548,7 @@ static void score_maps(c360_store *st, const char **interest, int ni, sent *excl
             qlist *l = h[0];
             if (l->n) {
                 score += l->n;
-                why[nwhy++] = l->i;
+                if (nwhy < ni) why[nwhy++] = l->i;   /* a map names a product once; never trust it */
             }
             if (c360_map_next(&l->it, &l->name, &l->nl, &l->n) != 1) h[0] = h[--n];
             if (n > 0) qlist_down(h, n, 0);
