@@ -113,6 +113,9 @@ struct c360_cursor;
 typedef struct farena farena;
 char *farena_strndup(farena **a, const char *p, size_t n);
 void *farena_alloc(farena **a, size_t n);   /* 8-byte aligned, uninitialised */
+/* an optional string of an encoded state (uvarint length + bytes): into *arena if arena is not
+ * NULL, else the heap; dflt (or NULL) when empty */
+char *fdecode_str(struct c360_cursor *c, farena **arena, const char *dflt);
 void farena_free(farena *a);
 /* strings go to *arena if arena is not NULL, else each to the heap */
 int fgen_decode(fgen *g, struct c360_cursor *c, farena **arena);

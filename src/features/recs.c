@@ -291,7 +291,7 @@ void recs_catalog(c360_features *f, c360_txn *txn, const c360_json *j, int obj, 
 }
 
 /* ---- the query ---- */
-typedef struct { char *pid; uint64_t score; int popular; } cand;   /* a popular product */
+typedef struct { char *pid; uint64_t score; } cand;   /* a popular product */
 
 static int cand_cmp(const void *a, const void *b)
 {
@@ -300,8 +300,8 @@ static int cand_cmp(const void *a, const void *b)
     return strcmp(x->pid, y->pid);
 }
 
-/* a set of product ids (uthash), with an index for candidates */
-typedef struct sent { UT_hash_handle hh; int idx; char k[]; } sent;
+/* a set of product ids (uthash): the query's exclusions */
+typedef struct sent { UT_hash_handle hh; char k[]; } sent;
 
 static sent *set_find(sent *set, const char *k)
 {
@@ -310,14 +310,12 @@ static sent *set_find(sent *set, const char *k)
     return e;
 }
 
-static sent *set_add(sent **set, const char *k, int idx)
+static void set_add(sent **set, const char *k)
 {
     size_t n = strlen(k);
     sent *e = xcalloc(1, sizeof *e + n + 1);
     memcpy(e->k, k, n);
-    e->idx = idx;
     HASH_ADD_KEYPTR(hh, *set, e->k, n, e);
-    return e;
 }
 
 static void set_free(sent **set)
@@ -378,7 +376,7 @@ static int popular(c360_features *f, int want, cand **out, int *complete)
             const char *v = c360_iter_value(it, &vl);
             if (vl < 8 || kl <= 2) continue;
             if (np == cap) all = xrealloc(all, sizeof *all * (size_t)(cap = cap ? cap * 2 : 256));
-            all[np++] = (cand){.pid = xstrndup(k + 2, kl - 2), .score = c360_get_u64be((const unsigned char *)v), .popular = 1};
+            all[np++] = (cand){.pid = xstrndup(k + 2, kl - 2), .score = c360_get_u64be((const unsigned char *)v)};
         }
         c360_iter_free(it);
         if (np > 1) qsort(all, (size_t)np, sizeof *all, cand_cmp);
@@ -393,7 +391,7 @@ static int popular(c360_features *f, int want, cand **out, int *complete)
     }
     int n = pc->n;
     *out = xmalloc(sizeof **out * (size_t)(n ? n : 1));
-    for (int i = 0; i < n; i++) (*out)[i] = (cand){.pid = xstrdup(pc->top[i].pid), .score = pc->top[i].score, .popular = 1};
+    for (int i = 0; i < n; i++) (*out)[i] = (cand){.pid = xstrdup(pc->top[i].pid), .score = pc->top[i].score};
     *complete = pc->complete;
     pthread_mutex_unlock(&pc->mu);
     return n;
@@ -418,16 +416,11 @@ static void catalog_json(c360_store *st, const char *pid, strbuf *out)
  * NUL-terminated. The best `limit` are kept in a heap whose root is the worst of them. */
 typedef struct { const char *pid; size_t pl; uint64_t score; int *why; int nwhy; } qtop;
 
-static int name_cmp(const char *a, size_t al, const char *b, size_t bl)
-{
-    int c = memcmp(a, b, al < bl ? al : bl);
-    return c ? c : (al > bl) - (al < bl);
-}
 /* the ranking: score desc, product id asc */
 static int qtop_before(const qtop *x, const qtop *y)
 {
     if (x->score != y->score) return x->score > y->score;
-    return name_cmp(x->pid, x->pl, y->pid, y->pl) < 0;
+    return c360_map_name_cmp(x->pid, x->pl, y->pid, y->pl) < 0;
 }
 static int qtop_cmp(const void *a, const void *b)
 {
@@ -504,7 +497,7 @@ static int excluded(sent *excl, const char *b, size_t bl)
 typedef struct { c360_map_iter it; const char *name; size_t nl; uint64_t n; int i; } qlist;
 static int qlist_before(const qlist *a, const qlist *b)
 {
-    int c = name_cmp(a->name, a->nl, b->name, b->nl);
+    int c = c360_map_name_cmp(a->name, a->nl, b->name, b->nl);
     return c ? c < 0 : a->i < b->i;
 }
 static void qlist_down(qlist **h, int n, int i)
@@ -544,7 +537,7 @@ static void score_maps(c360_store *st, const char **interest, int ni, sent *excl
         size_t nl = h[0]->nl;
         uint64_t score = 0;
         int nwhy = 0;
-        while (n > 0 && !name_cmp(h[0]->name, h[0]->nl, name, nl)) {
+        while (n > 0 && !c360_map_name_cmp(h[0]->name, h[0]->nl, name, nl)) {
             qlist *l = h[0];
             if (l->n) {
                 score += l->n;
@@ -638,12 +631,12 @@ int recs_query(c360_features *f, const fstate *s, int limit, int exclude_last, s
         if (s->acts[i].kind == 2 || set_find(excl, s->acts[i].pid)) continue;
         interest = xrealloc(interest, sizeof *interest * (size_t)(ni + 1));
         interest[ni++] = s->acts[i].pid;
-        set_add(&excl, s->acts[i].pid, 0);
+        set_add(&excl, s->acts[i].pid);
     }
     if (exclude_last && s->nord) {
         const ford *lo = &s->orders[s->nord - 1];
         for (int i = 0; i < lo->nprods; i++)
-            if (!set_find(excl, lo->prods[i])) set_add(&excl, lo->prods[i], 0);
+            if (!set_find(excl, lo->prods[i])) set_add(&excl, lo->prods[i]);
     }
     qbest best;
     qbest_init(&best, limit, ni);
@@ -663,7 +656,7 @@ int recs_query(c360_features *f, const fstate *s, int limit, int exclude_last, s
         fill = xcalloc((size_t)(np ? np : 1), 1);
         for (int i = 0; i < np && room > 0; i++) {
             int dup = set_find(excl, pop[i].pid) != NULL;
-            for (int t = 0; t < nbest && !dup; t++) dup = !name_cmp(top[t]->pid, top[t]->pl, pop[i].pid, strlen(pop[i].pid));
+            for (int t = 0; t < nbest && !dup; t++) dup = !c360_map_name_cmp(top[t]->pid, top[t]->pl, pop[i].pid, strlen(pop[i].pid));
             if (!dup) {
                 fill[i] = 1;
                 room--;

@@ -495,8 +495,7 @@ void fstate_encode(fstate *s, const fsettings *cfg, strbuf *out)
 
 #define CAP(n, max) if (c.err || (n) > (max)) goto bad
 
-/* a string of the encoding: into the state's arena if it has one (read-only), else the heap */
-static char *get_str(c360_cursor *c, fstate *s, const char *dflt)
+char *fdecode_str(c360_cursor *c, farena **arena, const char *dflt)
 {
     size_t n;
     const char *p = c360_get_bytes(c, &n);
@@ -505,8 +504,11 @@ static char *get_str(c360_cursor *c, fstate *s, const char *dflt)
         p = dflt;
         n = strlen(dflt);
     }
-    return s->arena ? farena_strndup(&s->arena, p, n) : xstrndup(p, n);
+    return arena ? farena_strndup(arena, p, n) : xstrndup(p, n);
 }
+
+/* a string of the encoding: into the state's arena if it has one (read-only), else the heap */
+static char *get_str(c360_cursor *c, fstate *s, const char *dflt) { return fdecode_str(c, s->arena ? &s->arena : NULL, dflt); }
 
 static int decode(fstate *s, const fsettings *cfg, const void *buf, size_t n, int ro);
 

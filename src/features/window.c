@@ -126,13 +126,6 @@ static double get_dbl(c360_cursor *c)
     return v;
 }
 static void put_opt(strbuf *o, const char *s) { c360_put_bytes(o, s ? s : "", s ? strlen(s) : 0); }
-static char *get_opt(c360_cursor *c, farena **arena)
-{
-    size_t n;
-    const char *p = c360_get_bytes(c, &n);
-    if (!p || !n) return NULL;
-    return arena ? farena_strndup(arena, p, n) : xstrndup(p, n);
-}
 
 void fgen_encode(const fgen *g, strbuf *o)
 {
@@ -172,15 +165,14 @@ int fgen_decode(fgen *g, c360_cursor *c, farena **arena)
         b->max = get_dbl(c);
         b->first_ts = c360_get_svarint(c);
         b->last_ts = c360_get_svarint(c);
-        b->first_v = get_opt(c, arena);
-        b->last_v = get_opt(c, arena);
+        b->first_v = fdecode_str(c, arena, NULL);
+        b->last_v = fdecode_str(c, arena, NULL);
         uint64_t nv = c360_get_uvarint(c);
         if (c->err || nv > FVALS_MAX) return -1;
         b->vals = xcalloc(nv ? nv : 1, sizeof *b->vals);
         for (uint64_t k = 0; k < nv && !c->err; k++) {
-            b->vals[b->nvals].v = get_opt(c, arena);
+            b->vals[b->nvals].v = fdecode_str(c, arena, "null");
             b->vals[b->nvals++].n = c360_get_uvarint(c);
-            if (!b->vals[b->nvals - 1].v) b->vals[b->nvals - 1].v = arena ? farena_strndup(arena, "null", 4) : xstrdup("null");
         }
     }
     return c->err ? -1 : 0;

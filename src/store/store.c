@@ -139,7 +139,7 @@ int c360_map_next(c360_map_iter *it, const char **name, size_t *nl, uint64_t *co
 }
 
 typedef struct { const char *name; size_t nl; uint64_t n; } mentry;
-static int mname_cmp(const char *a, size_t al, const char *b, size_t bl)
+int c360_map_name_cmp(const char *a, size_t al, const char *b, size_t bl)
 {
     int c = memcmp(a, b, al < bl ? al : bl);
     return c ? c : (al > bl) - (al < bl);
@@ -147,7 +147,7 @@ static int mname_cmp(const char *a, size_t al, const char *b, size_t bl)
 static int mentry_cmp(const void *a, const void *b)
 {
     const mentry *x = a, *y = b;
-    return mname_cmp(x->name, x->nl, y->name, y->nl);
+    return c360_map_name_cmp(x->name, x->nl, y->name, y->nl);
 }
 
 static void map_put(strbuf *body, uint64_t *n, const char *name, size_t nl, uint64_t count)
@@ -181,11 +181,11 @@ static char *map_merge(const char *base, size_t bl, const char *const *ops, cons
     for (size_t i = 0; i < ne;) {
         mentry m = e[i++];
         while (i < ne && !mentry_cmp(&e[i], &m)) m.n += e[i++].n;   /* same name in several operands */
-        while (have_b && mname_cmp(b.name, b.nl, m.name, m.nl) < 0) {
+        while (have_b && c360_map_name_cmp(b.name, b.nl, m.name, m.nl) < 0) {
             map_put(&body, &n, b.name, b.nl, b.n);
             have_b = c360_map_next(&bi, &b.name, &b.nl, &b.n) == 1;
         }
-        if (have_b && !mname_cmp(b.name, b.nl, m.name, m.nl)) {
+        if (have_b && !c360_map_name_cmp(b.name, b.nl, m.name, m.nl)) {
             m.n += b.n;
             have_b = c360_map_next(&bi, &b.name, &b.nl, &b.n) == 1;
         }

@@ -75,6 +75,8 @@ typedef struct c360_map_iter { const unsigned char *p, *end; uint64_t left; } c3
 void c360_map_iter_init(c360_map_iter *it, const void *map, size_t ml);
 /* the next entry: 1 (name, length, count set), 0 at the end, -1 if the encoding is bad */
 int c360_map_next(c360_map_iter *it, const char **name, size_t *nl, uint64_t *count);
+/* the order of names in a map: bytewise, a prefix first (<0, 0, >0) */
+int c360_map_name_cmp(const char *a, size_t al, const char *b, size_t bl);
 int c360_txn_count(c360_txn *t);
 size_t c360_txn_bytes(c360_txn *t);
 void c360_txn_clear(c360_txn *t);
