@@ -41,6 +41,8 @@
  * one range delete, and a Kafka partition's state can be shipped as one key range.
  * ts in event keys is event time in ms plus 2^63 (so negative times still sort), which makes
  * the timeline a reverse range scan and lets the retention filter read the age from the key.
+ * Physically, event keys live in their own RocksDB column family and all others in the default
+ * one (store.c); the order above is the one every iterator shows.
  */
 #ifndef C360_KEYS_H
 #define C360_KEYS_H
@@ -123,5 +125,10 @@ static inline void c360_key_range(c360_key *lo, c360_key *hi, uint64_t pid, char
 
 /* keys whose values are counter maps (merged by the store's merge operator, see store.h) */
 static inline int c360_key_is_counter_map(const char *k, size_t kl) { return kl >= 2 && k[0] == 'F' && k[1] == 'C'; }
+/* stored events: kept in their own column family (store.c) */
+static inline int c360_key_is_event(const char *k, size_t kl)
+{
+    return kl == 26 && k[0] == C360_K_PROFILE && k[9] == C360_SUB_EVENT;
+}
 
 #endif

@@ -1,4 +1,12 @@
-/* store.c -- RocksDB behind the store API (see store.h; key layout in keys.h). */
+/* store.c -- RocksDB behind the store API (see store.h; key layout in keys.h).
+ *
+ * Two column families hold the one logical key space: "events" holds the stored events
+ * (c360_key_is_event), "default" everything else. A lookup reads identities and profile records,
+ * which then sit densely in their own small blocks that the block cache holds, instead of one
+ * record per 16 KB block among that customer's events. Every call routes keys by their shape, and
+ * an iterator over a range that can hold both kinds merges the two families in key order, so no
+ * caller sees the split. Stores of format 1 (one family) are migrated when first opened for
+ * writing. */
 #include "store/store.h"
 #include "store/keys.h"
 #include "util/log.h"
@@ -16,7 +24,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
-#define FORMAT_VERSION "1"
+#define FORMAT_VERSION "2"   /* 2: events in their own column family */
 
 struct c360_store {
     /* Readers and the writer share `db` under a read lock; after a failed write (disk full) the
@@ -26,12 +34,13 @@ struct c360_store {
     atomic_int failed;
     char *dir;
     rocksdb_t *db;
-    rocksdb_options_t *opts;
+    rocksdb_column_family_handle_t *cf[2];   /* CF_MAIN, CF_EVENTS (the same handle while unsplit) */
+    int split;                                /* 0: a format-1 store opened read-only */
+    rocksdb_options_t *opts, *ev_opts;
     rocksdb_readoptions_t *ropts;
     rocksdb_writeoptions_t *wopts_sync, *wopts_nosync;
-    rocksdb_block_based_table_options_t *topts;
+    rocksdb_block_based_table_options_t *topts, *ev_topts;
     rocksdb_cache_t *cache;
-    rocksdb_filterpolicy_t *bloom;
     rocksdb_compactionfilter_t *cfilter;
     unsigned char secret[32];
     int partitions;
@@ -82,13 +91,50 @@ static int op_cmp(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* An iterator over one or both column families: `cur` is the child whose key is current (the
+ * smaller one going forward, the larger going backward; the families hold disjoint keys). */
 struct c360_iter {
     c360_store *s;             /* its read lock is held until c360_iter_free */
-    rocksdb_iterator_t *it;    /* NULL if the store is closed: then the iterator is empty */
+    rocksdb_iterator_t *it[2]; /* per column family; NULL if not needed or the store is closed */
+    int cur, dir;              /* current child (-1: none); 1 forward, -1 backward */
     rocksdb_readoptions_t *ro;
     char *lo, *hi;
     size_t lol, hil;
 };
+
+/* ---- column families: which keys live where ---- */
+
+enum { CF_MAIN = 0, CF_EVENTS = 1 };
+static const char *const cf_names[2] = {"default", "events"};
+
+static int cmpkey(const char *a, size_t al, const char *b, size_t bl)
+{
+    int c = memcmp(a, b, al < bl ? al : bl);
+    return c ? c : (al < bl ? -1 : al > bl);
+}
+
+static rocksdb_column_family_handle_t *cf_of(c360_store *s, const char *k, size_t kl)
+{
+    return s->cf[c360_key_is_event(k, kl) ? CF_EVENTS : CF_MAIN];
+}
+
+/* The families that can hold keys in [lo, hi): bit 1 << CF_MAIN, bit 1 << CF_EVENTS. Exact for
+ * ranges inside one customer's prefix; any other range touching 'P' gets both. */
+static int range_cfs(const c360_store *s, const char *lo, size_t lol, const char *hi, size_t hil)
+{
+    const int m = 1 << CF_MAIN, e = 1 << CF_EVENTS;
+    if (!s->split || cmpkey(hi, hil, "P", 1) <= 0 || cmpkey(lo, lol, "Q", 1) >= 0) return m;
+    if (lol >= 9 && hil >= 9 && lo[0] == C360_K_PROFILE && !memcmp(lo, hi, 9)) {
+        char ev[10], after[10];   /* [ev, after) covers this customer's events */
+        memcpy(ev, lo, 9);
+        memcpy(after, lo, 9);
+        ev[9] = C360_SUB_EVENT;
+        after[9] = C360_SUB_EVENT + 1;
+        if (cmpkey(lo, lol, ev, 10) >= 0 && cmpkey(hi, hil, after, 10) <= 0) return e;
+        if (cmpkey(lo, lol, after, 10) >= 0 || cmpkey(hi, hil, ev, 10) <= 0) return m;
+    }
+    return m | e;
+}
 
 /* ---- merge operator: 64-bit counters added without a read (c360_txn_add_u64) ---- */
 
@@ -285,6 +331,97 @@ static int meta_put(c360_store *s, const char *name, const void *v, size_t vl, c
     return 0;
 }
 
+/* Opens s->db with both column families (a read-only open of a format-1 store has only the
+ * default one: then both handles are it). NULL, or the error (free it). */
+static char *db_open(c360_store *s, int read_only)
+{
+    char *e = NULL;
+    int n = 2;
+    if (read_only) {
+        size_t nl = 0;
+        char **names = rocksdb_list_column_families(s->opts, s->dir, &nl, &e);
+        if (e) return e;
+        n = 1;
+        for (size_t i = 0; i < nl; i++)
+            if (!strcmp(names[i], cf_names[CF_EVENTS])) n = 2;
+        rocksdb_list_column_families_destroy(names, nl);
+    }
+    const rocksdb_options_t *co[2] = {s->opts, s->ev_opts};
+    s->db = read_only ? rocksdb_open_for_read_only_column_families(s->opts, s->dir, n, cf_names, co, s->cf, 0, &e)
+                      : rocksdb_open_column_families(s->opts, s->dir, n, cf_names, co, s->cf, &e);
+    if (e) {
+        s->db = NULL;
+        s->cf[0] = s->cf[1] = NULL;
+        return e;
+    }
+    s->split = n == 2;
+    if (!s->split) s->cf[CF_EVENTS] = s->cf[CF_MAIN];
+    return NULL;
+}
+
+static void db_close(c360_store *s)
+{
+    if (!s->db) return;
+    rocksdb_column_family_handle_destroy(s->cf[CF_MAIN]);
+    if (s->split) rocksdb_column_family_handle_destroy(s->cf[CF_EVENTS]);
+    s->cf[0] = s->cf[1] = NULL;
+    rocksdb_close(s->db);
+    s->db = NULL;
+}
+
+/* Format 1 -> 2: moves every stored event from the default family into "events", in atomic
+ * batches (a crash part way leaves each event in exactly one family; the next open goes on), then
+ * compacts the emptied range away and records format 2. */
+static int migrate_events(c360_store *s, char *err, size_t errlen)
+{
+    LOG_INFO("store format 1: moving events into their own column family", "\"dir\":\"%s\"", s->dir);
+    const char lo[1] = {C360_K_PROFILE}, hi[1] = {C360_K_PROFILE + 1};
+    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+    rocksdb_readoptions_set_iterate_lower_bound(ro, lo, 1);
+    rocksdb_readoptions_set_iterate_upper_bound(ro, hi, 1);
+    rocksdb_readoptions_set_fill_cache(ro, 0);
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, ro, s->cf[CF_MAIN]);
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    char *e = NULL;
+    uint64_t moved = 0;
+    for (rocksdb_iter_seek(it, lo, 1);; rocksdb_iter_next(it)) {
+        int valid = rocksdb_iter_valid(it);
+        if (valid) {
+            size_t kl, vl;
+            const char *k = rocksdb_iter_key(it, &kl);
+            if (c360_key_is_event(k, kl)) {
+                const char *v = rocksdb_iter_value(it, &vl);
+                rocksdb_writebatch_put_cf(wb, s->cf[CF_EVENTS], k, kl, v, vl);
+                rocksdb_writebatch_delete_cf(wb, s->cf[CF_MAIN], k, kl);
+                moved++;
+            }
+        }
+        size_t bytes = 0;
+        rocksdb_writebatch_data(wb, &bytes);
+        if (!valid || bytes > (8u << 20)) {
+            rocksdb_write(s->db, s->wopts_nosync, wb, &e);
+            rocksdb_writebatch_clear(wb);
+            if (e || !valid) break;
+        }
+    }
+    if (!e) rocksdb_iter_get_error(it, &e);
+    rocksdb_writebatch_destroy(wb);
+    rocksdb_iter_destroy(it);
+    rocksdb_readoptions_destroy(ro);
+    if (!e) {
+        rocksdb_compactoptions_t *co = rocksdb_compactoptions_create();
+        rocksdb_compact_range_cf_opt(s->db, s->cf[CF_MAIN], co, lo, 1, hi, 1);
+        rocksdb_compactoptions_destroy(co);
+    }
+    if (e) {
+        snprintf(err, errlen, "upgrading the store in %s failed: %s", s->dir, e);
+        free(e);
+        return -1;
+    }
+    LOG_INFO("store format 2", "\"events_moved\":%llu", (unsigned long long)moved);
+    return meta_put(s, "format", FORMAT_VERSION, strlen(FORMAT_VERSION), err, errlen);
+}
+
 int c360_store_open(c360_store **out, const char *dir, const c360_store_opts *o, char *err, size_t errlen)
 {
     if (sodium_init() < 0) {
@@ -304,6 +441,7 @@ int c360_store_open(c360_store **out, const char *dir, const c360_store_opts *o,
     }
     s->opts = rocksdb_options_create();
     rocksdb_options_set_create_if_missing(s->opts, !o->read_only);
+    rocksdb_options_set_create_missing_column_families(s->opts, !o->read_only);
     rocksdb_options_increase_parallelism(s->opts, 2);
     if (o->low_priority_compaction) {
         rocksdb_env_t *env = rocksdb_create_default_env();
@@ -311,7 +449,6 @@ int c360_store_open(c360_store **out, const char *dir, const c360_store_opts *o,
         rocksdb_env_destroy(env);
     }
     rocksdb_options_set_compression(s->opts, rocksdb_lz4_compression);
-    rocksdb_options_set_bottommost_compression(s->opts, rocksdb_zstd_compression);
     rocksdb_options_set_write_buffer_size(s->opts, 32 << 20);
     rocksdb_options_set_max_write_buffer_number(s->opts, 4);
     rocksdb_options_set_target_file_size_base(s->opts, 64 << 20);
@@ -327,25 +464,34 @@ int c360_store_open(c360_store **out, const char *dir, const c360_store_opts *o,
     rocksdb_options_set_info_log_level(s->opts, 4 /* FATAL */);
     rocksdb_options_set_memtable_prefix_bloom_size_ratio(s->opts, 0.1);
     rocksdb_options_set_memtable_whole_key_filtering(s->opts, 1);
-    s->topts = rocksdb_block_based_options_create();
+    s->cfilter = rocksdb_compactionfilter_create(s, cf_destroy, cf_filter, cf_name);
+    rocksdb_options_set_compaction_filter(s->opts, s->cfilter);
+    /* owned by the options (and shared by their copy) from here on */
+    rocksdb_options_set_merge_operator(s->opts, rocksdb_mergeoperator_create(NULL, mo_destroy, mo_full, mo_partial, mo_delete, mo_name));
     s->cache = rocksdb_cache_create_lru((size_t)(o->block_cache_bytes > 0 ? o->block_cache_bytes : 64 << 20));
-    rocksdb_block_based_options_set_block_cache(s->topts, s->cache);
-    s->bloom = rocksdb_filterpolicy_create_bloom_full(10);
-    rocksdb_block_based_options_set_filter_policy(s->topts, s->bloom);
     /* Index and filter blocks live with the open table readers, outside the block cache: a full
      * filter or index of a big SST file can be larger than one shard of the cache, and was then
      * read (and checksummed) from the file again on every point lookup. Their memory is about
      * 1.3 bytes per key (10-bit bloom filters) plus the index. */
-    rocksdb_block_based_options_set_cache_index_and_filter_blocks(s->topts, 0);
-    rocksdb_block_based_options_set_block_size(s->topts, 16 << 10);
+    s->topts = rocksdb_block_based_options_create();
+    s->ev_topts = rocksdb_block_based_options_create();
+    rocksdb_block_based_table_options_t *t[2] = {s->topts, s->ev_topts};
+    for (int i = 0; i < 2; i++) {
+        rocksdb_block_based_options_set_block_cache(t[i], s->cache);
+        rocksdb_block_based_options_set_filter_policy(t[i], rocksdb_filterpolicy_create_bloom_full(10));
+        rocksdb_block_based_options_set_cache_index_and_filter_blocks(t[i], 0);
+    }
+    /* events: read as a customer's run of keys (timeline, replay), written once; big blocks and
+     * zstd at the bottom pack them well. The rest: point lookups of small records; 4 KB blocks
+     * keep a cached block about one record, LZ4 everywhere keeps a miss cheap. */
+    s->ev_opts = rocksdb_options_create_copy(s->opts);
+    rocksdb_block_based_options_set_block_size(s->ev_topts, 16 << 10);
+    rocksdb_options_set_bottommost_compression(s->ev_opts, rocksdb_zstd_compression);
+    rocksdb_options_set_block_based_table_factory(s->ev_opts, s->ev_topts);
+    rocksdb_block_based_options_set_block_size(s->topts, 4 << 10);
     rocksdb_options_set_block_based_table_factory(s->opts, s->topts);
-    s->cfilter = rocksdb_compactionfilter_create(s, cf_destroy, cf_filter, cf_name);
-    rocksdb_options_set_compaction_filter(s->opts, s->cfilter);
-    /* owned by the options from here on */
-    rocksdb_options_set_merge_operator(s->opts, rocksdb_mergeoperator_create(NULL, mo_destroy, mo_full, mo_partial, mo_delete, mo_name));
 
-    char *e = NULL;
-    s->db = o->read_only ? rocksdb_open_for_read_only(s->opts, dir, 0, &e) : rocksdb_open(s->opts, dir, &e);
+    char *e = db_open(s, o->read_only);
     if (e) {
         if (strstr(e, "lock") || strstr(e, "Resource temporarily unavailable"))
             snprintf(err, errlen, "data dir %s is in use by another c360 process (%s)", dir, e);
@@ -354,7 +500,6 @@ int c360_store_open(c360_store **out, const char *dir, const c360_store_opts *o,
         else
             snprintf(err, errlen, "cannot open store in %s: %s", dir, e);
         free(e);
-        s->db = NULL;
         c360_store_close(s);
         return -1;
     }
@@ -372,7 +517,7 @@ int c360_store_open(c360_store **out, const char *dir, const c360_store_opts *o,
         int np = (int)(o->partitions > 0 && o->partitions <= 65535 ? o->partitions : 64);
         snprintf(parts, sizeof parts, "%d", np);
         if (meta_put(s, "secret", s->secret, 32, err, errlen) || meta_put(s, "partitions", parts, strlen(parts), err, errlen) ||
-            meta_put(s, "format", FORMAT_VERSION, 1, err, errlen)) {
+            meta_put(s, "format", FORMAT_VERSION, strlen(FORMAT_VERSION), err, errlen)) {
             sb_release(&v);
             c360_store_close(s);
             return -1;
@@ -380,8 +525,10 @@ int c360_store_open(c360_store **out, const char *dir, const c360_store_opts *o,
         s->partitions = np;
         LOG_INFO("store created", "\"dir\":\"%s\",\"partitions\":%d", dir, np);
     } else if (r == 1) {
-        if (strcmp(v.buf, FORMAT_VERSION) != 0) {
-            snprintf(err, errlen, "data dir %s has store format %s; this c360 reads format %s", dir, v.buf, FORMAT_VERSION);
+        int fmt1 = !strcmp(v.buf, "1");   /* read-only, db_open left it unsplit: one family holds all */
+        if (!fmt1 && strcmp(v.buf, FORMAT_VERSION) != 0)
+            snprintf(err, errlen, "data dir %s has store format %s; this c360 reads formats 1 and %s", dir, v.buf, FORMAT_VERSION);
+        if ((!fmt1 && strcmp(v.buf, FORMAT_VERSION) != 0) || (fmt1 && !o->read_only && migrate_events(s, err, errlen))) {
             sb_release(&v);
             c360_store_close(s);
             return -1;
@@ -409,12 +556,14 @@ int c360_store_open(c360_store **out, const char *dir, const c360_store_opts *o,
 void c360_store_close(c360_store *s)
 {
     if (!s) return;
-    if (s->db) rocksdb_close(s->db);
+    db_close(s);
     if (s->ropts) rocksdb_readoptions_destroy(s->ropts);
     if (s->wopts_sync) rocksdb_writeoptions_destroy(s->wopts_sync);
     if (s->wopts_nosync) rocksdb_writeoptions_destroy(s->wopts_nosync);
     if (s->opts) rocksdb_options_destroy(s->opts);
+    if (s->ev_opts) rocksdb_options_destroy(s->ev_opts);
     if (s->topts) rocksdb_block_based_options_destroy(s->topts); /* also releases the filter policy */
+    if (s->ev_topts) rocksdb_block_based_options_destroy(s->ev_topts);
     if (s->cache) rocksdb_cache_destroy(s->cache);
     if (s->cfilter) rocksdb_compactionfilter_destroy(s->cfilter);
     sodium_memzero(s->secret, sizeof s->secret);
@@ -454,14 +603,12 @@ int c360_store_recover(c360_store *s, char *err, size_t errlen)
         return -1;
     }
     pthread_rwlock_wrlock(&s->lock);
-    if (s->db) rocksdb_close(s->db);
-    char *e = NULL;
-    s->db = rocksdb_open(s->opts, s->dir, &e);
+    db_close(s);
+    char *e = db_open(s, 0);
     int rc = 0;
     if (e) {
         snprintf(err, errlen, "reopening the store failed: %s", e);
         free(e);
-        s->db = NULL;
         rc = -1;
     } else {
         atomic_store(&s->failed, 0);
@@ -480,7 +627,7 @@ int c360_store_get(c360_store *s, const void *k, size_t kl, strbuf *out)
         pthread_rwlock_unlock(&s->lock);
         return -1;
     }
-    rocksdb_pinnableslice_t *ps = rocksdb_get_pinned(s->db, s->ropts, k, kl, &e);
+    rocksdb_pinnableslice_t *ps = rocksdb_get_pinned_cf(s->db, s->ropts, cf_of(s, k, kl), k, kl, &e);
     pthread_rwlock_unlock(&s->lock);
     if (e) {
         LOG_ERROR("store get failed", "\"error\":\"%s\"", e);
@@ -504,7 +651,7 @@ static int put_with(c360_store *s, rocksdb_writeoptions_t *wo, const void *k, si
         return -1;
     }
     pthread_rwlock_rdlock(&s->lock);
-    if (s->db) rocksdb_put(s->db, wo, k, kl, v, vl, &e);
+    if (s->db) rocksdb_put_cf(s->db, wo, cf_of(s, k, kl), k, kl, v, vl, &e);
     else e = strdup("store is closed");
     pthread_rwlock_unlock(&s->lock);
     if (e) mark_failed(s, e);
@@ -526,13 +673,17 @@ int c360_store_put_nosync(c360_store *s, const void *k, size_t kl, const void *v
     return put_with(s, s->wopts_nosync, k, kl, v, vl, err, errlen);
 }
 
+/* summed over the column families */
 static int64_t prop_int(c360_store *s, const char *name)
 {
-    uint64_t v = 0;
+    int64_t sum = 0;
     pthread_rwlock_rdlock(&s->lock);
-    int bad = !s->db || rocksdb_property_int(s->db, name, &v) != 0;
+    for (int i = 0; s->db && i <= s->split; i++) {
+        uint64_t v = 0;
+        if (rocksdb_property_int_cf(s->db, s->cf[i], name, &v) == 0) sum += (int64_t)v;
+    }
     pthread_rwlock_unlock(&s->lock);
-    return bad ? 0 : (int64_t)v;
+    return sum;
 }
 
 int64_t c360_store_size_bytes(c360_store *s)
@@ -552,7 +703,7 @@ int c360_store_flush_compact(c360_store *s, const void *lo, size_t lol, const vo
     }
     rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
     rocksdb_flushoptions_set_wait(fo, 1);
-    rocksdb_flush(s->db, fo, &e);
+    for (int i = 0; i <= s->split && !e; i++) rocksdb_flush_cf(s->db, fo, s->cf[i], &e);
     rocksdb_flushoptions_destroy(fo);
     if (e) {
         LOG_ERROR("flush failed", "\"error\":\"%s\"", e);
@@ -563,7 +714,9 @@ int c360_store_flush_compact(c360_store *s, const void *lo, size_t lol, const vo
     rocksdb_compactoptions_t *co = rocksdb_compactoptions_create();
     rocksdb_compactoptions_set_bottommost_level_compaction(co, 2 /* kForce */);
     rocksdb_compactoptions_set_exclusive_manual_compaction(co, 0);
-    rocksdb_compact_range_opt(s->db, co, lo, lol, hi, hil);
+    int cfs = range_cfs(s, lo, lol, hi, hil);
+    for (int i = 0; i < 2; i++)
+        if (cfs & (1 << i)) rocksdb_compact_range_cf_opt(s->db, s->cf[i], co, lo, lol, hi, hil);
     rocksdb_compactoptions_destroy(co);
     pthread_rwlock_unlock(&s->lock);
     return 0;
@@ -651,10 +804,16 @@ int c360_txn_commit(c360_txn *t, int sync, char *err, size_t errlen)
             if (o->del != 2 && o->del != 3 && i + 1 < t->nops && t->ops[i + 1].del != 3 && o->klen == t->ops[i + 1].klen &&
                 !memcmp(t->arena.buf + o->koff, t->arena.buf + t->ops[i + 1].koff, o->klen))
                 continue;
-            if (o->del == 3) rocksdb_writebatch_merge(t->wb, t->arena.buf + o->koff, o->klen, t->arena.buf + o->voff, o->vlen);
-            else if (o->del == 2) rocksdb_writebatch_delete_range(t->wb, t->arena.buf + o->koff, o->klen, t->arena.buf + o->voff, o->vlen);
-            else if (o->del) rocksdb_writebatch_delete(t->wb, t->arena.buf + o->koff, o->klen);
-            else rocksdb_writebatch_put(t->wb, t->arena.buf + o->koff, o->klen, t->arena.buf + o->voff, o->vlen);
+            const char *k = t->arena.buf + o->koff, *v = t->arena.buf + o->voff;
+            rocksdb_column_family_handle_t *cf = cf_of(t->s, k, o->klen);
+            if (o->del == 3) rocksdb_writebatch_merge_cf(t->wb, cf, k, o->klen, v, o->vlen);
+            else if (o->del == 1) rocksdb_writebatch_delete_cf(t->wb, cf, k, o->klen);
+            else if (!o->del) rocksdb_writebatch_put_cf(t->wb, cf, k, o->klen, v, o->vlen);
+            else {
+                int cfs = range_cfs(t->s, k, o->klen, v, o->vlen);
+                for (int c = 0; c < 2; c++)
+                    if (cfs & (1 << c)) rocksdb_writebatch_delete_range_cf(t->wb, t->s->cf[c], k, o->klen, v, o->vlen);
+            }
         }
         rocksdb_write(t->s->db, sync ? t->s->wopts_sync : t->s->wopts_nosync, t->wb, &e);
         rocksdb_writebatch_clear(t->wb);
@@ -685,51 +844,109 @@ c360_iter *c360_iter_new(c360_store *s, const void *lo, size_t lol, const void *
     rocksdb_readoptions_set_iterate_lower_bound(it->ro, it->lo, lol);
     rocksdb_readoptions_set_iterate_upper_bound(it->ro, it->hi, hil);
     it->s = s;
+    it->cur = -1;
+    it->dir = 1;
     pthread_rwlock_rdlock(&s->lock);
-    it->it = s->db ? rocksdb_create_iterator(s->db, it->ro) : NULL;
+    int cfs = s->db ? range_cfs(s, lo, lol, hi, hil) : 0;
+    for (int i = 0; i < 2; i++)
+        if (cfs & (1 << i)) it->it[i] = rocksdb_create_iterator_cf(s->db, it->ro, s->cf[i]);
     return it;
 }
 
-static int cmpkey(const char *a, size_t al, const char *b, size_t bl)
+static int child_ok(c360_iter *it, int i) { return it->it[i] && rocksdb_iter_valid(it->it[i]); }
+
+/* the current child: the smallest key going forward, the largest going backward */
+static void pick(c360_iter *it)
 {
-    int c = memcmp(a, b, al < bl ? al : bl);
-    return c ? c : (al < bl ? -1 : al > bl);
+    it->cur = -1;
+    for (int i = 0; i < 2; i++) {
+        if (!child_ok(it, i)) continue;
+        if (it->cur < 0) {
+            it->cur = i;
+            continue;
+        }
+        size_t al, bl;
+        const char *a = rocksdb_iter_key(it->it[i], &al), *b = rocksdb_iter_key(it->it[it->cur], &bl);
+        if (cmpkey(a, al, b, bl) * it->dir < 0) it->cur = i;
+    }
+}
+
+static void child_seek_before(rocksdb_iterator_t *c, const char *k, size_t kl)
+{
+    rocksdb_iter_seek_for_prev(c, k, kl);
+    if (rocksdb_iter_valid(c)) {
+        size_t l;
+        const char *cur = rocksdb_iter_key(c, &l);
+        if (cmpkey(cur, l, k, kl) >= 0) rocksdb_iter_prev(c);
+    }
 }
 
 int c360_iter_valid(c360_iter *it)
 {
-    if (!it->it) return 0;
+    if (it->cur < 0 || !child_ok(it, it->cur)) return 0;
     /* bounds are enforced by RocksDB too; checking here keeps seek_before honest */
-    if (!rocksdb_iter_valid(it->it)) return 0;
     size_t kl;
-    const char *k = rocksdb_iter_key(it->it, &kl);
+    const char *k = rocksdb_iter_key(it->it[it->cur], &kl);
     return cmpkey(k, kl, it->lo, it->lol) >= 0 && cmpkey(k, kl, it->hi, it->hil) < 0;
 }
 
-void c360_iter_first(c360_iter *it) { if (it->it) rocksdb_iter_seek(it->it, it->lo, it->lol); }
-void c360_iter_last(c360_iter *it) { c360_iter_seek_before(it, it->hi, it->hil); }
-void c360_iter_seek(c360_iter *it, const void *k, size_t kl) { if (it->it) rocksdb_iter_seek(it->it, k, kl); }
+void c360_iter_seek(c360_iter *it, const void *k, size_t kl)
+{
+    for (int i = 0; i < 2; i++)
+        if (it->it[i]) rocksdb_iter_seek(it->it[i], k, kl);
+    it->dir = 1;
+    pick(it);
+}
 
 void c360_iter_seek_before(c360_iter *it, const void *k, size_t kl)
 {
-    if (!it->it) return;
-    rocksdb_iter_seek_for_prev(it->it, k, kl);
-    if (rocksdb_iter_valid(it->it)) {
-        size_t l;
-        const char *cur = rocksdb_iter_key(it->it, &l);
-        if (cmpkey(cur, l, k, kl) >= 0) rocksdb_iter_prev(it->it);
-    }
+    for (int i = 0; i < 2; i++)
+        if (it->it[i]) child_seek_before(it->it[i], k, kl);
+    it->dir = -1;
+    pick(it);
 }
 
-void c360_iter_next(c360_iter *it) { if (it->it) rocksdb_iter_next(it->it); }
-void c360_iter_prev(c360_iter *it) { if (it->it) rocksdb_iter_prev(it->it); }
-const char *c360_iter_key(c360_iter *it, size_t *n) { return rocksdb_iter_key(it->it, n); }
-const char *c360_iter_value(c360_iter *it, size_t *n) { return rocksdb_iter_value(it->it, n); }
+void c360_iter_first(c360_iter *it) { c360_iter_seek(it, it->lo, it->lol); }
+void c360_iter_last(c360_iter *it) { c360_iter_seek_before(it, it->hi, it->hil); }
+
+/* Turning around: the other child is placed on the far side of the current key (the families
+ * hold disjoint keys, so it lands strictly beyond it). */
+static void turn(c360_iter *it, int dir)
+{
+    int o = 1 - it->cur;
+    if (it->dir != dir && it->it[o]) {
+        size_t kl;
+        const char *k = rocksdb_iter_key(it->it[it->cur], &kl);
+        if (dir > 0) rocksdb_iter_seek(it->it[o], k, kl);
+        else child_seek_before(it->it[o], k, kl);
+    }
+    it->dir = dir;
+}
+
+void c360_iter_next(c360_iter *it)
+{
+    if (it->cur < 0) return;
+    turn(it, 1);
+    rocksdb_iter_next(it->it[it->cur]);
+    pick(it);
+}
+
+void c360_iter_prev(c360_iter *it)
+{
+    if (it->cur < 0) return;
+    turn(it, -1);
+    rocksdb_iter_prev(it->it[it->cur]);
+    pick(it);
+}
+
+const char *c360_iter_key(c360_iter *it, size_t *n) { return rocksdb_iter_key(it->it[it->cur], n); }
+const char *c360_iter_value(c360_iter *it, size_t *n) { return rocksdb_iter_value(it->it[it->cur], n); }
 
 void c360_iter_free(c360_iter *it)
 {
     if (!it) return;
-    if (it->it) rocksdb_iter_destroy(it->it);
+    for (int i = 0; i < 2; i++)
+        if (it->it[i]) rocksdb_iter_destroy(it->it[i]);
     pthread_rwlock_unlock(&it->s->lock);
     rocksdb_readoptions_destroy(it->ro);
     free(it->lo);
