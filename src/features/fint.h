@@ -19,6 +19,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include "features/features.h"
+#include "util/arena.h"
 #include "util/json.h"
 #include "util/strbuf.h"
 
@@ -108,17 +109,13 @@ void fgen_merge(fgen *g, const fgen *o);
 void fgen_release(fgen *g, int own_strings);   /* own_strings 0: they live in an arena */
 void fgen_encode(const fgen *g, strbuf *out);
 struct c360_cursor;
-/* the strings of a read-only decoded state, allocated from chunks and freed at once (a profile
- * read decodes hundreds of product ids and frees them right after rendering) */
-typedef struct farena farena;
-char *farena_strndup(farena **a, const char *p, size_t n);
-void *farena_alloc(farena **a, size_t n);   /* 8-byte aligned, uninitialised */
+/* the strings of a read-only decoded state live in an arena (util/arena.h): a profile read
+ * decodes hundreds of product ids and frees them right after rendering */
 /* an optional string of an encoded state (uvarint length + bytes): into *arena if arena is not
  * NULL, else the heap; dflt (or NULL) when empty */
-char *fdecode_str(struct c360_cursor *c, farena **arena, const char *dflt);
-void farena_free(farena *a);
+char *fdecode_str(struct c360_cursor *c, c360_arena **arena, const char *dflt);
 /* strings go to *arena if arena is not NULL, else each to the heap */
-int fgen_decode(fgen *g, struct c360_cursor *c, farena **arena);
+int fgen_decode(fgen *g, struct c360_cursor *c, c360_arena **arena);
 /* renders the value at `now` (JSON) and sets *updated (max contributing ts, or INT64_MIN) */
 void fgen_value(const fgen *g, const fdef *d, int64_t now, strbuf *out, int64_t *updated);
 
@@ -144,7 +141,7 @@ typedef struct fstate {
     fmember *segs; int nsegs;     /* segments the customer is in */
     uint32_t defs_hash;
     fgen *gen; int ngen;          /* one per fdef */
-    farena *arena;                /* read-only state: where its strings live (else the heap) */
+    c360_arena *arena;            /* read-only state: where its strings live (else the heap) */
 } fstate;
 #define FORDERS_MAX 50
 #define FACTS_MAX 200

@@ -557,24 +557,24 @@ static void score_maps(c360_store *st, const char **interest, int ni, sent *excl
  * maps written since added in). */
 typedef struct qcand { UT_hash_handle hh; uint64_t score; int nwhy; int *why; char pid[]; } qcand;
 
-static void legacy_add(qcand **cset, farena **arena, int ni, const char *b, size_t bl, uint64_t n, int i)
+static void legacy_add(qcand **cset, c360_arena **arena, int ni, const char *b, size_t bl, uint64_t n, int i)
 {
     if (!n) return;
     qcand *c;
     HASH_FIND(hh, *cset, b, bl, c);
     if (!c) {
-        c = farena_alloc(arena, sizeof *c + bl + 1);
+        c = c360_arena_alloc(arena, sizeof *c + bl + 1);
         memset(c, 0, sizeof *c);
         memcpy(c->pid, b, bl);
         c->pid[bl] = 0;
-        c->why = farena_alloc(arena, sizeof *c->why * (size_t)ni);
+        c->why = c360_arena_alloc(arena, sizeof *c->why * (size_t)ni);
         HASH_ADD_KEYPTR(hh, *cset, c->pid, bl, c);
     }
     c->score += n;
     if (!c->nwhy || c->why[c->nwhy - 1] != i) c->why[c->nwhy++] = i;
 }
 
-static void score_legacy(c360_store *st, const char **interest, int ni, sent *excl, qbest *best, farena **arena)
+static void score_legacy(c360_store *st, const char **interest, int ni, sent *excl, qbest *best, c360_arena **arena)
 {
     qcand *cset = NULL;
     strbuf lo = STRBUF_INIT, hi = STRBUF_INIT, v = STRBUF_INIT;
@@ -641,7 +641,7 @@ int recs_query(c360_features *f, const fstate *s, int limit, int exclude_last, s
     qbest best;
     qbest_init(&best, limit, ni);
     strbuf *vals = xcalloc((size_t)(ni ? ni : 1), sizeof *vals);   /* the maps read (results point into them) */
-    farena *arena = NULL;
+    c360_arena *arena = NULL;
     if (atomic_load(&f->legacy_pairs)) score_legacy(st, interest, ni, excl, &best, &arena);
     else score_maps(st, interest, ni, excl, &best, vals);
     int nbest = best.n;
@@ -694,7 +694,7 @@ int recs_query(c360_features *f, const fstate *s, int limit, int exclude_last, s
     qbest_free(&best);
     for (int i = 0; i < ni; i++) sb_release(&vals[i]);
     free(vals);
-    farena_free(arena);
+    c360_arena_free(arena);
     free(interest);
     set_free(&excl);
     return 0;

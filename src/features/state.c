@@ -28,46 +28,6 @@ void fstate_init(fstate *s, const fsettings *cfg)
     s->gen = xcalloc((size_t)(s->ngen ? s->ngen : 1), sizeof *s->gen);
 }
 
-/* ---- the arena of read-only states ---- */
-struct farena {
-    struct farena *next;
-    size_t used, cap;
-    char buf[];                   /* at offset 24: 8-byte aligned */
-};
-
-void *farena_alloc(farena **a, size_t n)
-{
-    farena *c = *a;
-    size_t at = c ? (c->used + 7) & ~(size_t)7 : 0;   /* 8-byte aligned */
-    if (!c || at > c->cap || c->cap - at < n) {
-        size_t cap = n > 4000 ? n : 4000;
-        c = xmalloc(sizeof *c + cap);
-        c->next = *a;
-        c->used = 0;
-        c->cap = cap;
-        *a = c;
-        at = 0;
-    }
-    c->used = at + n;
-    return c->buf + at;
-}
-
-char *farena_strndup(farena **a, const char *p, size_t n)
-{
-    char *r = farena_alloc(a, n + 1);
-    memcpy(r, p, n);
-    r[n] = 0;
-    return r;
-}
-
-void farena_free(farena *a)
-{
-    while (a) {
-        farena *n = a->next;
-        free(a);
-        a = n;
-    }
-}
 
 static void ord_release(ford *o, int own_strings)
 {
@@ -97,7 +57,7 @@ void fstate_release(fstate *s)
     free(s->segs);
     for (int i = 0; i < s->ngen; i++) fgen_release(&s->gen[i], own);
     free(s->gen);
-    farena_free(s->arena);
+    c360_arena_free(s->arena);
     memset(s, 0, sizeof *s);
 }
 
@@ -495,7 +455,7 @@ void fstate_encode(fstate *s, const fsettings *cfg, strbuf *out)
 
 #define CAP(n, max) if (c.err || (n) > (max)) goto bad
 
-char *fdecode_str(c360_cursor *c, farena **arena, const char *dflt)
+char *fdecode_str(c360_cursor *c, c360_arena **arena, const char *dflt)
 {
     size_t n;
     const char *p = c360_get_bytes(c, &n);
@@ -504,7 +464,7 @@ char *fdecode_str(c360_cursor *c, farena **arena, const char *dflt)
         p = dflt;
         n = strlen(dflt);
     }
-    return arena ? farena_strndup(arena, p, n) : xstrndup(p, n);
+    return arena ? c360_arena_strndup(arena, p, n) : xstrndup(p, n);
 }
 
 /* a string of the encoding: into the state's arena if it has one (read-only), else the heap */
@@ -519,7 +479,7 @@ static int decode(fstate *s, const fsettings *cfg, const void *buf, size_t n, in
 {
     fstate_init(s, cfg);
     if (!buf || !n) return 0;
-    if (ro) farena_strndup(&s->arena, "", 0);   /* marks the state read-only */
+    if (ro) c360_arena_strndup(&s->arena, "", 0);   /* marks the state read-only */
     c360_cursor c;
     c360_cursor_init(&c, buf, n);
     if (c360_get_uvarint(&c) != FSTATE_VERSION) goto bad;

@@ -150,7 +150,7 @@ void fgen_encode(const fgen *g, strbuf *o)
     }
 }
 
-int fgen_decode(fgen *g, c360_cursor *c, farena **arena)
+int fgen_decode(fgen *g, c360_cursor *c, c360_arena **arena)
 {
     uint64_t nb = c360_get_uvarint(c);
     if (c->err || nb > 100000) return -1;

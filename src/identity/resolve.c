@@ -30,19 +30,22 @@ int c360_resolver_init(c360_resolver *r, c360_store *s, c360_state *st, const c3
     return f < 0 ? -1 : 0;
 }
 
-int c360_load_profile(c360_store *s, uint64_t pid, c360_profile *p)
+static int load(c360_store *s, uint64_t pid, c360_profile *p, int ro)
 {
     c360_key k;
     c360_key_record(&k, pid);
     strbuf v = STRBUF_INIT;
     int f = c360_store_get(s, k.b, k.n, &v);
-    if (f == 1 && c360_profile_decode(p, v.buf, v.len) != 0) {
+    if (f == 1 && (ro ? c360_profile_decode_ro(p, v.buf, v.len) : c360_profile_decode(p, v.buf, v.len)) != 0) {
         LOG_ERROR("corrupt profile record", "\"pid\":\"%016llx\"", (unsigned long long)pid);
         f = -1;
     }
     sb_release(&v);
     return f;
 }
+
+int c360_load_profile(c360_store *s, uint64_t pid, c360_profile *p) { return load(s, pid, p, 0); }
+int c360_load_profile_ro(c360_store *s, uint64_t pid, c360_profile *p) { return load(s, pid, p, 1); }
 
 void c360_put_profile(c360_txn *txn, const c360_profile *p)
 {

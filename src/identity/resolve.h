@@ -56,6 +56,8 @@ uint64_t c360_resolve_redirect(c360_store *s, uint64_t pid);
 /* Looks up the pid of one identifier (committed state). 1 found, 0 not, -1 error. */
 int c360_lookup_ident(c360_store *s, const c360_id_rules *rules, const char *type, const char *value, uint64_t *pid);
 int c360_load_profile(c360_store *s, uint64_t pid, c360_profile *p); /* 1, 0, -1 */
+/* the same, decoded for reading only (c360_profile_decode_ro): readers that render and release */
+int c360_load_profile_ro(c360_store *s, uint64_t pid, c360_profile *p);
 void c360_put_profile(c360_txn *txn, const c360_profile *p);
 
 #endif

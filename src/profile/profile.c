@@ -1,6 +1,7 @@
 /* profile.c -- unified profile: record codec, last-write-wins traits, absorb on merge, JSON.
  * See profile.h for the record layout and the ordering rules. */
 #include "profile/profile.h"
+#include "util/arena.h"
 #include "util/clock.h"
 #include "util/codec.h"
 #include "util/json.h"
@@ -22,6 +23,11 @@ void c360_profile_init(c360_profile *p, uint64_t pid, int64_t created_ms)
 
 void c360_profile_release(c360_profile *p)
 {
+    if (p->arena) {
+        c360_arena_free(p->arena);
+        memset(p, 0, sizeof *p);
+        return;
+    }
     for (int i = 0; i < p->nids; i++) { free(p->ids[i].type); free(p->ids[i].value); free(p->ids[i].event); }
     for (int i = 0; i < p->ntraits; i++) { free(p->traits[i].key); free(p->traits[i].json); }
     for (int i = 0; i < p->nby_type; i++) free(p->by_type[i].name);
@@ -82,12 +88,31 @@ static int get_count(c360_cursor *c, size_t max)
     return (int)n;
 }
 
-int c360_profile_decode(c360_profile *p, const void *buf, size_t n)
+/* decoding into the heap (ar NULL) or into an arena */
+static void *d_calloc(c360_arena **ar, size_t n, size_t size)
+{
+    return ar ? c360_arena_calloc(ar, n * size) : xcalloc(n, size);
+}
+
+static char *d_str(c360_cursor *c, c360_arena **ar)
+{
+    if (!ar) return c360_get_str(c);
+    size_t n;
+    const char *p = c360_get_bytes(c, &n);   /* "" after an error */
+    return c360_arena_strndup(ar, p, n);
+}
+
+static int decode(c360_profile *p, const void *buf, size_t n, int ro)
 {
     c360_cursor c;
     c360_cursor_init(&c, buf, n);
     memset(p, 0, sizeof *p);
-    if (c360_get_uvarint(&c) != PROFILE_VERSION) return -1;
+    c360_arena **ar = NULL;
+    if (ro) {
+        ar = &p->arena;
+        c360_arena_reserve(ar, 2 * n + 1024);   /* strings and ext fit in n; arrays usually in n + 1 KB */
+    }
+    if (c360_get_uvarint(&c) != PROFILE_VERSION) goto bad;
     p->pid = c360_get_uvarint(&c);
     p->created_ms = c360_get_svarint(&c);
     p->first_seen = c360_get_svarint(&c);
@@ -95,56 +120,58 @@ int c360_profile_decode(c360_profile *p, const void *buf, size_t n)
     p->total = c360_get_uvarint(&c);
     p->merge_seq = c360_get_uvarint(&c);
     int k = get_count(&c, n);
-    p->ids = xcalloc((size_t)k, sizeof *p->ids);
+    p->ids = d_calloc(ar, (size_t)k, sizeof *p->ids);
     for (int i = 0; i < k && !c.err; i++, p->nids++) {
-        p->ids[i].type = c360_get_str(&c);
-        p->ids[i].value = c360_get_str(&c);
+        p->ids[i].type = d_str(&c, ar);
+        p->ids[i].value = d_str(&c, ar);
         p->ids[i].first_ts = c360_get_svarint(&c);
-        p->ids[i].event = c360_get_str(&c);
+        p->ids[i].event = d_str(&c, ar);
     }
     k = get_count(&c, n);
-    p->traits = xcalloc((size_t)k, sizeof *p->traits);
+    p->traits = d_calloc(ar, (size_t)k, sizeof *p->traits);
     for (int i = 0; i < k && !c.err; i++, p->ntraits++) {
-        p->traits[i].key = c360_get_str(&c);
-        p->traits[i].json = c360_get_str(&c);
+        p->traits[i].key = d_str(&c, ar);
+        p->traits[i].json = d_str(&c, ar);
         p->traits[i].ts = c360_get_svarint(&c);
     }
     k = get_count(&c, n);
-    p->by_type = xcalloc((size_t)k, sizeof *p->by_type);
+    p->by_type = d_calloc(ar, (size_t)k, sizeof *p->by_type);
     for (int i = 0; i < k && !c.err; i++, p->nby_type++) {
-        p->by_type[i].name = c360_get_str(&c);
+        p->by_type[i].name = d_str(&c, ar);
         p->by_type[i].n = c360_get_uvarint(&c);
     }
     k = get_count(&c, n);
-    p->by_event = xcalloc((size_t)k, sizeof *p->by_event);
+    p->by_event = d_calloc(ar, (size_t)k, sizeof *p->by_event);
     for (int i = 0; i < k && !c.err; i++, p->nby_event++) {
-        p->by_event[i].name = c360_get_str(&c);
+        p->by_event[i].name = d_str(&c, ar);
         p->by_event[i].n = c360_get_uvarint(&c);
     }
     k = get_count(&c, n);
-    p->merged = xcalloc((size_t)k, sizeof *p->merged);
+    p->merged = d_calloc(ar, (size_t)k, sizeof *p->merged);
     for (int i = 0; i < k && !c.err; i++, p->nmerged++) p->merged[i] = c360_get_uvarint(&c);
     size_t el;
     const char *e = c360_get_bytes(&c, &el);
     if (!c.err && el) {
-        p->ext = xmalloc(el);
+        p->ext = ar ? c360_arena_alloc(ar, el) : xmalloc(el);
         memcpy(p->ext, e, el);
         p->next = el;
     }
     k = get_count(&c, n);
-    p->consents = xcalloc((size_t)k, sizeof *p->consents);
+    p->consents = d_calloc(ar, (size_t)k, sizeof *p->consents);
     for (int i = 0; i < k && !c.err; i++, p->nconsents++) {
-        p->consents[i].key = c360_get_str(&c);
+        p->consents[i].key = d_str(&c, ar);
         p->consents[i].granted = c360_get_uvarint(&c) != 0;
         p->consents[i].ts = c360_get_svarint(&c);
-        p->consents[i].source = c360_get_str(&c);
+        p->consents[i].source = d_str(&c, ar);
     }
-    if (c.err) {
-        c360_profile_release(p);
-        return -1;
-    }
-    return 0;
+    if (!c.err) return 0;
+bad:
+    c360_profile_release(p);
+    return -1;
 }
+
+int c360_profile_decode(c360_profile *p, const void *buf, size_t n) { return decode(p, buf, n, 0); }
+int c360_profile_decode_ro(c360_profile *p, const void *buf, size_t n) { return decode(p, buf, n, 1); }
 
 int c360_profile_has_ident(const c360_profile *p, const char *type, const char *value)
 {

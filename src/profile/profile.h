@@ -46,12 +46,16 @@ typedef struct c360_profile {
     uint64_t *merged;     int nmerged;
     char *ext;            size_t next;   /* opaque state of the features layer; NULL/0 if none */
     c360_consent *consents; int nconsents;
+    struct c360_arena *arena;  /* a read-only copy (c360_profile_decode_ro): all of it lives here */
 } c360_profile;
 
 void c360_profile_init(c360_profile *p, uint64_t pid, int64_t created_ms);
 void c360_profile_release(c360_profile *p);
 void c360_profile_encode(const c360_profile *p, strbuf *out);
 int c360_profile_decode(c360_profile *p, const void *buf, size_t n);   /* 0 or -1 (corrupt) */
+/* The same for a copy that is only read (rendered) and then released: its strings and arrays
+ * come from one arena (util/arena.h) instead of a malloc each; it must not be changed. */
+int c360_profile_decode_ro(c360_profile *p, const void *buf, size_t n);
 
 int c360_profile_has_ident(const c360_profile *p, const char *type, const char *value);
 int c360_profile_count_type(const c360_profile *p, const char *type);

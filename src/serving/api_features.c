@@ -47,7 +47,7 @@ int c360_api_recommendations(c360_call *c, uint64_t pid, strbuf *out)
     int limit;
     if (int_param(c, "limit", 10, 1, 100, &limit)) return -1;
     c360_profile p;
-    int r = c360_load_profile(c->srv->d.store, pid, &p);
+    int r = c360_load_profile_ro(c->srv->d.store, pid, &p);
     if (r != 1) {
         c360_respond_error(c, r == 0 ? C360_ENOPROFILE : C360_ESTORE, r == 0 ? "profile not found" : "store read failed");
         return -1;
@@ -189,7 +189,7 @@ static int api_segment_members(c360_call *c)
         uint64_t pid = c360_get_u64be((const unsigned char *)k + kl - 8);
         last = pid;
         c360_profile p;
-        if (c360_load_profile(c->srv->d.store, pid, &p) != 1) continue;   /* erased */
+        if (c360_load_profile_ro(c->srv->d.store, pid, &p) != 1) continue;   /* erased */
         int in = p.pid == pid && c360_features_segment_check(f, name.buf, &p, now) == 1;   /* re-evaluated on read */
         /* lists for marketing honour consent: a customer who refused marketing is left out */
         if (in && c->role == C360_ROLE_MARKETING && c360_profile_consent(&p, "marketing") == 0) in = 0;

@@ -55,7 +55,7 @@ static int api_profile(c360_call *c)
     c360_store *s = c->srv->d.store;
     if (wl == 0) {
         c360_profile p;
-        int f = c360_load_profile(s, pid, &p);
+        int f = c360_load_profile_ro(s, pid, &p);
         if (f != 1) {
             c360_respond_error(c, f == 0 ? C360_ENOPROFILE : C360_ESTORE, f == 0 ? "profile was erased or merged" : "store read failed");
             goto done;
@@ -64,7 +64,7 @@ static int api_profile(c360_call *c)
         c360_profile_release(&p);
     } else if (wl == 10 && !memcmp(what, "identities", 10)) {
         c360_profile p;
-        int f = c360_load_profile(s, pid, &p);
+        int f = c360_load_profile_ro(s, pid, &p);
         if (f != 1) {
             c360_respond_error(c, f == 0 ? C360_ENOPROFILE : C360_ESTORE, "profile not found");
             goto done;

@@ -41,12 +41,12 @@ static void render(sse_sub *s, strbuf *out, int *ended)
 {
     c360_server *srv = s->t->srv;
     c360_profile p;
-    int f = c360_load_profile(srv->d.store, s->pid, &p);
+    int f = c360_load_profile_ro(srv->d.store, s->pid, &p);
     if (f == 0) {
         uint64_t to = c360_resolve_redirect(srv->d.store, s->pid);
         if (to != s->pid) {
             s->pid = to;
-            f = c360_load_profile(srv->d.store, s->pid, &p);
+            f = c360_load_profile_ro(srv->d.store, s->pid, &p);
         }
     }
     *ended = 0;

@@ -167,7 +167,7 @@ static void ix_refresh(c360_store *s)
     for (size_t i = 0; i < np && !rebuild; i++) {
         uint64_t pid = pend[i];
         c360_profile p;
-        int f = c360_load_profile(s, pid, &p);
+        int f = c360_load_profile_ro(s, pid, &p);
         if (f == 1 && p.pid == pid) {
             ix_set(pid, &p);
             c360_profile_release(&p);
@@ -234,7 +234,7 @@ static int by_name(const void *a, const void *b)
 static void render_hit(c360_store *s, uint64_t pid, strbuf *out)
 {
     c360_profile p;
-    if (c360_load_profile(s, pid, &p) != 1) return;
+    if (c360_load_profile_ro(s, pid, &p) != 1) return;
     char id[20], ts[32];
     c360_profile_id_str(p.pid, id);
     if (out->buf[out->len - 1] != '[') sb_addc(out, ',');

@@ -1,6 +1,7 @@
 /* test_profile.c - unit tests for the unified profile (src/profile/profile.c).
  * Covers: record encode/decode round trip of every field, decoding truncated and corrupted
- * records (returns -1, never crashes or leaks; run under ASan/LSan), last-write-wins traits
+ * records (returns -1, never crashes or leaks; run under ASan/LSan) -- each with both decoders,
+ * the owning one and the read-only one whose strings and arrays live in an arena, last-write-wins traits
  * (older never overwrites, newer does, equal times resolved the same whatever the order),
  * identities and counters, absorb on merge (identity union, LWW traits, summed counters,
  * first/last seen, merged list), the external id string and the JSON view. */
@@ -78,6 +79,10 @@ static void full_profile(c360_profile *p)
     p->merged[0] = 0xffffffffffffffffULL;
     p->merged[1] = 5;
     p->nmerged = 2;
+    c360_profile_set_ext(p, "feature\0state", 13);
+    int prev;
+    c360_profile_set_consent(p, "email", 1, 1500, "web", &prev);
+    c360_profile_set_consent(p, "marketing", 0, 1600, "", &prev);
 }
 
 static void assert_profiles_equal(const c360_profile *a, const c360_profile *b)
@@ -113,9 +118,21 @@ static void assert_profiles_equal(const c360_profile *a, const c360_profile *b)
     }
     assert_int_equal(a->nmerged, b->nmerged);
     for (int i = 0; i < a->nmerged; i++) assert_int_equal(a->merged[i], b->merged[i]);
+    assert_int_equal(a->next, b->next);
+    if (a->next) assert_memory_equal(a->ext, b->ext, a->next);
+    assert_int_equal(a->nconsents, b->nconsents);
+    for (int i = 0; i < a->nconsents; i++) {
+        assert_string_equal(a->consents[i].key, b->consents[i].key);
+        assert_string_equal(a->consents[i].source, b->consents[i].source);
+        assert_int_equal(a->consents[i].granted, b->consents[i].granted);
+        assert_int_equal(a->consents[i].ts, b->consents[i].ts);
+    }
 }
 
 /* ------------------------------------------------------------------ codec */
+
+typedef int (*decode_fn)(c360_profile *, const void *, size_t);
+static const decode_fn decoders[2] = {c360_profile_decode, c360_profile_decode_ro};
 
 static void test_round_trip(void **state)
 {
@@ -134,26 +151,31 @@ static void test_round_trip(void **state)
     strbuf buf = STRBUF_INIT;
     c360_profile_encode(&p, &buf);
     assert_true(buf.len > 20);
-    assert_int_equal(c360_profile_decode(&q, buf.buf, buf.len), 0);
-    assert_profiles_equal(&p, &q);
-    /* re-encoding the decoded profile gives the same bytes */
-    strbuf buf2 = STRBUF_INIT;
-    c360_profile_encode(&q, &buf2);
-    assert_int_equal(buf2.len, buf.len);
-    assert_memory_equal(buf2.buf, buf.buf, buf.len);
-    c360_profile_release(&q);
-    sb_release(&buf2);
+    for (int d = 0; d < 2; d++) {
+        assert_int_equal(decoders[d](&q, buf.buf, buf.len), 0);
+        assert_int_equal(q.arena != NULL, d);
+        assert_profiles_equal(&p, &q);
+        /* re-encoding the decoded profile gives the same bytes (ext and consents included) */
+        strbuf buf2 = STRBUF_INIT;
+        c360_profile_encode(&q, &buf2);
+        assert_int_equal(buf2.len, buf.len);
+        assert_memory_equal(buf2.buf, buf.buf, buf.len);
+        c360_profile_release(&q);
+        sb_release(&buf2);
+    }
 
     /* a fresh, empty profile round-trips too (first/last seen sentinels included) */
     c360_profile e, f;
     c360_profile_init(&e, 1, 2);
     sb_reset(&buf);
     c360_profile_encode(&e, &buf);
-    assert_int_equal(c360_profile_decode(&f, buf.buf, buf.len), 0);
-    assert_profiles_equal(&e, &f);
-    assert_int_equal(f.first_seen, INT64_MAX);
-    assert_int_equal(f.last_seen, INT64_MIN);
-    c360_profile_release(&f);
+    for (int d = 0; d < 2; d++) {
+        assert_int_equal(decoders[d](&f, buf.buf, buf.len), 0);
+        assert_profiles_equal(&e, &f);
+        assert_int_equal(f.first_seen, INT64_MAX);
+        assert_int_equal(f.last_seen, INT64_MIN);
+        c360_profile_release(&f);
+    }
     c360_profile_release(&e);
     c360_profile_release(&p);
     sb_release(&buf);
@@ -168,14 +190,14 @@ static void test_decode_truncated(void **state)
     c360_profile_encode(&p, &buf);
     /* every strict prefix is refused; decoding from a heap copy of exactly that length lets
      * ASan catch any read past the end */
-    for (size_t n = 0; n < buf.len; n++) {
-        char *copy = malloc(n ? n : 1);
-        memcpy(copy, buf.buf, n);
-        int rc = c360_profile_decode(&q, copy, n);
+    for (size_t n = 0; n < 2 * buf.len; n++) {
+        char *copy = malloc(n % buf.len ? n % buf.len : 1);
+        memcpy(copy, buf.buf, n % buf.len);
+        int rc = decoders[n / buf.len](&q, copy, n % buf.len);
         free(copy);
         if (rc != -1) {
             c360_profile_release(&q);
-            fail_msg("prefix of %zu/%zu bytes decoded", n, buf.len);
+            fail_msg("prefix of %zu/%zu bytes decoded", n % buf.len, buf.len);
         }
         /* on failure the profile is left empty (nothing to free, safe to release) */
         assert_null(q.ids);
@@ -212,7 +234,7 @@ static void test_decode_corrupt(void **state)
     c360_profile_encode(&p, &buf);
     uint32_t seed = 12345;
     int ok = 0, bad = 0;
-    for (int round = 0; round < 3000; round++) {
+    for (int round = 0; round < 6000; round++) {
         char *copy = malloc(buf.len);
         memcpy(copy, buf.buf, buf.len);
         int flips = 1 + round % 4;
@@ -222,7 +244,7 @@ static void test_decode_corrupt(void **state)
             seed = seed * 1103515245u + 12345u;
             copy[at] = (char)(seed >> 16);
         }
-        int rc = c360_profile_decode(&q, copy, buf.len);
+        int rc = decoders[round % 2](&q, copy, buf.len);
         free(copy);
         assert_true(rc == 0 || rc == -1);
         if (rc == 0) {
@@ -237,7 +259,7 @@ static void test_decode_corrupt(void **state)
         }
     }
     assert_true(bad > 0);
-    assert_true(ok + bad == 3000);
+    assert_true(ok + bad == 6000);
     c360_profile_release(&p);
     sb_release(&buf);
 }
