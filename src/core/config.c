@@ -444,3 +444,19 @@ void c360_config_print_flags(FILE *f)
         fprintf(f, "  --%-28s %s (default: %s)\n", fl, opts[i].help, *opts[i].def ? opts[i].def : "none");
     }
 }
+
+int c360_list_next(const char **p, char **item)
+{
+    while (*p && **p) {
+        const char *s = *p, *end = strchr(s, ',');
+        size_t len = end ? (size_t)(end - s) : strlen(s);
+        *p = end ? end + 1 : s + len;
+        while (len && *s == ' ') s++, len--;
+        while (len && s[len - 1] == ' ') len--;
+        if (len) {
+            *item = xstrndup(s, len);
+            return 1;
+        }
+    }
+    return 0;
+}

@@ -67,5 +67,8 @@ void c360_config_print_flags(FILE *f);
 int c360_parse_duration_ms(const char *s, int64_t *out);
 /* Parses "32KB", "500kb", "1MiB", "4096". */
 int c360_parse_size(const char *s, int64_t *out);
+/* Walks a comma-separated setting ("a=1, b=2,c"): *item gets a copy of the next non-empty item,
+ * spaces around it trimmed (free it); 1 while there is one, 0 at the end. *p advances. */
+int c360_list_next(const char **p, char **item);
 
 #endif

@@ -188,19 +188,16 @@ static int parse_def(yaml_document_t *doc, const char *name, yaml_node_t *m, fde
                 return -1;
             }
         } else if (!strcmp(key, "type")) {
-            const char *p = val ? val : "";
-            while (*p) {
-                const char *c = strchr(p, ',');
-                size_t n = c ? (size_t)(c - p) : strlen(p);
-                while (n && *p == ' ') p++, n--;
-                while (n && p[n - 1] == ' ') n--;
-                int t = c360_ev_type_parse(p, n);
+            const char *p = val;
+            char *item;
+            while (c360_list_next(&p, &item)) {
+                int t = c360_ev_type_parse(item, strlen(item));
+                free(item);
                 if (t < 0) {
                     snprintf(err, errlen, "features.definitions.%s.type: unknown event type", name);
                     return -1;
                 }
                 d->types |= 1u << t;
-                p = c ? c + 1 : p + strlen(p);
             }
         } else if (!strcmp(key, "event") || !strcmp(key, "events")) {
             if (val) {

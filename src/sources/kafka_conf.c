@@ -1,5 +1,6 @@
 /* kafka_conf.c -- librdkafka configuration from the c360 settings. See kafka_conf.h. */
 #include "sources/kafka_conf.h"
+#include "core/config.h"
 #include "util/log.h"
 #include "util/strbuf.h"
 
@@ -45,11 +46,10 @@ rd_kafka_conf_t *c360_kafka_conf(const c360_config *c, char *err, size_t errlen)
         c360_kafka_set(conf, "client.id", "c360", err, errlen))
         goto bad;
     /* kafka.properties: "name=value,name=value" */
-    const char *p = c->kafka_properties ? c->kafka_properties : "";
-    while (*p) {
-        const char *end = strchr(p, ',');
-        size_t n = end ? (size_t)(end - p) : strlen(p);
-        char *item = xstrndup(p, n), *eq = strchr(item, '=');
+    const char *p = c->kafka_properties;
+    char *item;
+    while (c360_list_next(&p, &item)) {
+        char *eq = strchr(item, '=');
         int rc = 0;
         if (!eq) {
             snprintf(err, errlen, "kafka.properties: '%s' is not name=value", item);
@@ -60,8 +60,6 @@ rd_kafka_conf_t *c360_kafka_conf(const c360_config *c, char *err, size_t errlen)
         }
         free(item);
         if (rc) goto bad;
-        p += n;
-        if (*p == ',') p++;
     }
     return conf;
 bad:

@@ -1,5 +1,6 @@
 /* kafka_topics.c -- topic specs of kafka.topics and message decoding. See kafka_topics.h. */
 #include "sources/kafka_topics.h"
+#include "core/config.h"
 #include "util/json.h"
 
 #include <stdio.h>
@@ -10,14 +11,10 @@ int c360_ktopics_parse(const char *spec, c360_ktopic **out, int *n, char *err, s
 {
     *out = NULL;
     *n = 0;
-    const char *p = spec ? spec : "";
-    while (*p) {
-        const char *end = strchr(p, ',');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        char *item = xstrndup(p, len), *eq = strchr(item, '=');
-        p += len;
-        if (*p == ',') p++;
-        if (!*item) { free(item); continue; }
+    const char *p = spec;
+    char *item;
+    while (c360_list_next(&p, &item)) {
+        char *eq = strchr(item, '=');
         c360_ktopic t = {0};
         const char *s = "segment";
         if (eq) { *eq = 0; s = eq + 1; }

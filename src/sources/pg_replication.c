@@ -1,6 +1,7 @@
 /* pg_replication.c -- the replication connection, its stream loop, batching into engine jobs
  * with the commit LSN, status updates and reconnects. See pg_replication.h. */
 #include "sources/pg_replication.h"
+#include "core/config.h"
 #include "sources/cdc_debezium.h"
 #include "sources/mapping.h"
 #include "sources/pgoutput.h"
@@ -123,14 +124,10 @@ static void tables_free(ptable *t, int n)
 /* "rel=customers|orders[:MAPPING],..." */
 static int tables_parse(c360_pg_source *p, const char *spec, char *err, size_t errlen)
 {
-    const char *s = spec ? spec : "";
-    while (*s) {
-        const char *end = strchr(s, ',');
-        size_t len = end ? (size_t)(end - s) : strlen(s);
-        char *item = xstrndup(s, len), *eq = strchr(item, '=');
-        s += len;
-        if (*s == ',') s++;
-        if (!*item) { free(item); continue; }
+    const char *s = spec;
+    char *item;
+    while (c360_list_next(&s, &item)) {
+        char *eq = strchr(item, '=');
         if (!eq || eq == item) {
             snprintf(err, errlen, "postgres.tables: '%s' is not table=customers or table=orders", item);
             free(item);

@@ -2,7 +2,8 @@
  * Covers: defaults, duration and size parsing, c360_config_set (types, bad values, unknown
  * names), a YAML file with nested identity settings flattened into the config strings, YAML
  * errors (unknown setting named, bad value, syntax), flags (--NAME VALUE, --NAME=VALUE,
- * --set NAME=VALUE) with unknown flags and positionals left in argv, and precedence. */
+ * --set NAME=VALUE) with unknown flags and positionals left in argv, and precedence; the
+ * comma-separated list walker shared by list settings (empty items skipped, spaces trimmed). */
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -345,6 +346,26 @@ static void test_markdown_lists_every_flag(void **state)
     free(buf);
 }
 
+static void test_list_items(void **state)
+{
+    (void)state;
+    const char *p = " a=1,,b = 2 , ,c,";
+    const char *want[] = {"a=1", "b = 2", "c"};
+    char *item;
+    int n = 0;
+    while (c360_list_next(&p, &item)) {
+        assert_true(n < 3);
+        assert_string_equal(item, want[n++]);
+        free(item);
+    }
+    assert_int_equal(n, 3);
+    assert_int_equal(c360_list_next(&p, &item), 0);   /* stays at the end */
+    p = NULL;
+    assert_int_equal(c360_list_next(&p, &item), 0);
+    p = " , ";
+    assert_int_equal(c360_list_next(&p, &item), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -358,6 +379,7 @@ int main(void)
         cmocka_unit_test(test_flag_errors),
         cmocka_unit_test(test_precedence),
         cmocka_unit_test(test_markdown_lists_every_flag),
+        cmocka_unit_test(test_list_items),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
