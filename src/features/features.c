@@ -1,7 +1,9 @@
 /* features.c -- the layer's entry points (features.h): the writer hooks that decode a
  * customer's state from the profile's `ext`, apply the event, update shared state and segment
  * membership and write the state back; and the read side that renders every value with the
- * event time it was last updated. The built-in features are listed in `builtins` below. */
+ * event time it was last updated. The built-in features are listed in `builtins` below.
+ * The writer keeps a decoded state from the first event of a customer in a group to the commit
+ * (flive): a run of events of one customer decodes and encodes its state once, not per event. */
 #include "features/features.h"
 #include "features/fint.h"
 #include "sources/sink.h"
@@ -14,8 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uthash.h>
 
 void fsegs_load_store(c360_features *f);
+static void live_discard(c360_features *f);
 void fseg_member_key(strbuf *k, const char *seg, uint64_t pid);
 
 int c360_features_open(c360_features **out, c360_store *s, const c360_config *cfg, char *err, size_t errlen)
@@ -49,6 +53,7 @@ void c360_features_free(c360_features *f)
     fsettings_release(&f->set);
     for (int i = 0; i < f->nsegs; i++) fseg_release(&f->segs[i]);
     free(f->segs);
+    live_discard(f);
     fcache_free(f->cache);
     fpop_free(f->pop);
     for (int i = 0; i < f->npm; i++) free(f->pending_members[i].name);
@@ -94,19 +99,77 @@ static const char *const builtins[];
 static void render_feature(c360_features *f, const c360_profile *p, const fstate *s, int64_t now, const char *name,
                            strbuf *out, int first);
 
+/* ---------------------------------------------------------------- decoded states until commit */
+struct flive {
+    uint64_t pid;
+    c360_profile *p;   /* the writer's working-set copy (stable until the commit) */
+    fstate s;
+    UT_hash_handle hh;
+};
+
+/* p's state: decoded from p->ext at its first event since the last commit */
+static fstate *live_get(c360_features *f, c360_profile *p)
+{
+    flive *e;
+    HASH_FIND(hh, f->live, &p->pid, sizeof p->pid, e);
+    if (!e) {
+        e = xcalloc(1, sizeof *e);
+        e->pid = p->pid;
+        fstate_load(f, p, &e->s);
+        HASH_ADD(hh, f->live, pid, sizeof e->pid, e);
+    }
+    e->p = p;
+    return &e->s;
+}
+
+/* forgets pid's decoded state without writing it back; 1 if there was one (moved to *out) */
+static int live_take(c360_features *f, uint64_t pid, fstate *out)
+{
+    flive *e;
+    HASH_FIND(hh, f->live, &pid, sizeof pid, e);
+    if (!e) return 0;
+    HASH_DEL(f->live, e);
+    if (out) *out = e->s;
+    else fstate_release(&e->s);
+    free(e);
+    return 1;
+}
+
+void flive_flush(c360_features *f)
+{
+    flive *e, *tmp;
+    HASH_ITER(hh, f->live, e, tmp) {
+        sb_reset(&f->tmp);
+        fstate_encode(&e->s, &f->set, &f->tmp);
+        c360_profile_set_ext(e->p, f->tmp.buf, f->tmp.len);
+        HASH_DEL(f->live, e);
+        fstate_release(&e->s);
+        free(e);
+    }
+}
+
+static void live_discard(c360_features *f)
+{
+    flive *e, *tmp;
+    HASH_ITER(hh, f->live, e, tmp) {
+        HASH_DEL(f->live, e);
+        fstate_release(&e->s);
+        free(e);
+    }
+}
+
 int c360_features_on_event(c360_features *f, c360_txn *txn, c360_profile *p, const c360_event *ev, int64_t now)
 {
     if (!f || !f->set.enabled) return 0;
     if (f->npm) flush_pending(f, txn);
-    fstate s;
-    fstate_load(f, p, &s);
+    fstate *s = live_get(f, p);
     frebuild_note(f, p->pid);
     char err[128];
     if (c360_json_parse(&f->j, ev->json.buf, ev->json.len, err, sizeof err)) f->j.ntok = 0;
-    uint64_t late0 = s.late;
+    uint64_t late0 = s->late;
     int ord = -1;
-    int is_order = fstate_apply(&s, &f->set, ev, &f->j, &ord);
-    if (s.late != late0) atomic_fetch_add(&f->m_late, 1);
+    int is_order = fstate_apply(s, &f->set, ev, &f->j, &ord);
+    if (s->late != late0) atomic_fetch_add(&f->m_late, 1);
     if (ev->type == C360_EV_TRACK && ev->name && f->j.ntok) {
         int props = c360_json_get(&f->j, 0, "properties");
         if (props >= 0 && f->j.tok[props].type == CJ_OBJECT) {
@@ -114,37 +177,32 @@ int c360_features_on_event(c360_features *f, c360_txn *txn, c360_profile *p, con
                 atomic_fetch_add(&f->m_orders, 1);
                 recs_on_order(f, txn, ev->ts, &f->j, props);
                 if (ord >= 0) {
-                    frisk r = fraud_score(&s, &f->set, p, &s.orders[ord]);
-                    if (r.score >= f->set.threshold) fnotice_alert(f, txn, p->pid, &s.orders[ord], r, now);
+                    frisk r = fraud_score(s, &f->set, p, &s->orders[ord]);
+                    if (r.score >= f->set.threshold) fnotice_alert(f, txn, p->pid, &s->orders[ord], r, now);
                 }
             } else if (!strncmp(ev->name, "Product ", 8)) {
                 recs_catalog(f, txn, &f->j, props, ev->ts);
             }
         }
     }
-    if (f->nsegs) segs_update(f, txn, p, &s, ev->ts, now);
+    if (f->nsegs) segs_update(f, txn, p, s, ev->ts, now);
     if (!f->quiet && f->sink) { /* the feature values travel with the profile change */
         sb_reset(&f->tmp);
         sb_addc(&f->tmp, '{');
         int first = 1;
-        for (int i = 0; builtins[i]; i++, first = 0) render_feature(f, p, &s, now, builtins[i], &f->tmp, first);
-        for (int i = 0; i < f->set.ndefs; i++, first = 0) render_feature(f, p, &s, now, f->set.defs[i].name, &f->tmp, first);
+        for (int i = 0; builtins[i]; i++, first = 0) render_feature(f, p, s, now, builtins[i], &f->tmp, first);
+        for (int i = 0; i < f->set.ndefs; i++, first = 0) render_feature(f, p, s, now, f->set.defs[i].name, &f->tmp, first);
         sb_addc(&f->tmp, '}');
         c360_sink_note_features(f->sink, p->pid, f->tmp.buf);
     }
-    sb_reset(&f->tmp);
-    fstate_encode(&s, &f->set, &f->tmp);
-    c360_profile_set_ext(p, f->tmp.buf, f->tmp.len);
-    fstate_release(&s);
-    return 0;
+    return 0;   /* the state goes back into p->ext at the commit (flive_flush) */
 }
 
 void c360_features_on_merge(c360_features *f, c360_profile *surv, const c360_profile *loser)
 {
     if (!f || !f->set.enabled) return;
-    fstate a, b;
-    fstate_load(f, surv, &a);
-    fstate_load(f, loser, &b);
+    fstate *a = live_get(f, surv), b;
+    if (!live_take(f, loser->pid, &b)) fstate_load(f, loser, &b);   /* the loser's profile is going away */
     frebuild_note(f, surv->pid);
     /* the loser's memberships are removed from the index at the next event (we have no txn here) */
     for (int i = 0; i < b.nsegs; i++) {
@@ -153,15 +211,10 @@ void c360_features_on_merge(c360_features *f, c360_profile *surv, const c360_pro
         f->pending_members[f->npm] = (fmember){.name = xstrdup(b.segs[i].name)};
         f->pending_loser_pids[f->npm++] = loser->pid;
     }
-    fstate_absorb(&a, &f->set, &b);
+    fstate_absorb(a, &f->set, &b);
     /* merge time: the latest event time of the two (the merging event is applied next) */
-    a.merges = xrealloc(a.merges, sizeof *a.merges * (size_t)(a.nmerges + 1));
-    a.merges[a.nmerges++] = surv->last_seen > loser->last_seen ? surv->last_seen : loser->last_seen;
-    strbuf o = STRBUF_INIT;
-    fstate_encode(&a, &f->set, &o);
-    c360_profile_set_ext(surv, o.buf, o.len);
-    sb_release(&o);
-    fstate_release(&a);
+    a->merges = xrealloc(a->merges, sizeof *a->merges * (size_t)(a->nmerges + 1));
+    a->merges[a->nmerges++] = surv->last_seen > loser->last_seen ? surv->last_seen : loser->last_seen;
     fstate_release(&b);
 }
 
@@ -479,16 +532,20 @@ void c360_features_metrics(c360_features *f, strbuf *out)
 /* rebuild support: forget the state of p (the next events rebuild it) */
 void c360_features_reset(c360_features *f, c360_profile *p)
 {
-    (void)f;
+    if (f) live_take(f, p->pid, NULL);
     c360_profile_set_ext(p, NULL, 0);
 }
 
 void c360_features_discard(c360_features *f)
 {
-    if (f) fcache_discard(f->cache);
+    if (!f) return;
+    live_discard(f);
+    fcache_discard(f->cache);
 }
 
 void c360_features_flush(c360_features *f, c360_txn *txn)
 {
-    if (f && f->cache) fcache_flush(f->cache, txn);
+    if (!f) return;
+    flive_flush(f);
+    if (f->cache) fcache_flush(f->cache, txn);
 }

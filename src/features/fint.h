@@ -170,6 +170,7 @@ frisk fraud_score(const fstate *s, const fsettings *cfg, const struct c360_profi
 
 /* ---------------------------------------------------------------- the layer (features.c) */
 typedef struct fcache fcache;   /* writer-side cache of shared counters (recs.c) */
+typedef struct flive flive;     /* writer-side decoded states of the profiles changed since the last commit (features.c) */
 typedef struct fpop fpop;       /* readers' cache of the most popular products (recs.c) */
 
 /* a rebuild while serving (rebuild_live.c) */
@@ -193,6 +194,7 @@ struct c360_features {
     pthread_rwlock_t seg_lock;    /* segments may be added by HTTP threads */
     fseg *segs; int nsegs;
     fcache *cache;
+    flive *live;
     fpop *pop;
     _Atomic uint64_t pop_gen;     /* bumped by the writer when an order changes popularity */
     _Atomic int legacy_pairs;     /* the store still has per-pair counters ('F' 'c', read too) */
@@ -209,6 +211,10 @@ struct c360_features {
     _Atomic int rb_active;        /* a rebuild is replaying: the writer notes what it changes */
     _Atomic uint64_t m_late, m_alerts, m_orders, m_seg_enter, m_seg_exit;
 };
+
+/* writes every decoded state kept since the last commit back into its profile's `ext` (before
+ * the profiles are written: c360_features_flush, and rebuild.c before it encodes a record) */
+void flive_flush(c360_features *f);
 
 /* recs.c */
 fcache *fcache_new(void);

@@ -80,6 +80,7 @@ int c360_features_rebuild(c360_features *f, c360_store *st, uint64_t *profiles, 
         const char *v = valid ? c360_iter_value(it, &vl) : NULL;
         int is_rec = valid && kl == 10 && k[9] == C360_SUB_RECORD;
         if (have && (!valid || is_rec)) {   /* finish the previous customer */
+            flive_flush(f);                  /* its state back into p.ext */
             c360_key rk;
             c360_key_record(&rk, p.pid);
             sb_reset(&rec);

@@ -1,8 +1,9 @@
 /* test_features.c - unit tests for the features layer (src/features): every built-in feature,
  * the session rule, sliding-window expiry against a given clock, late events, declarative
  * definitions from YAML, each fraud reason, segment entry and exit, `rebuild`, the expression
- * language, and the property that any arrival order (within the allowed lateness) gives a
- * byte-identical profile JSON. */
+ * language, the property that any arrival order (within the allowed lateness) gives a
+ * byte-identical profile JSON, and that where commits fall (one per event, or a group holding
+ * merges) does not change any feature value. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -531,11 +532,76 @@ static void test_property_arrival_order(void **state)
     free(ref);
 }
 
+/* The writer keeps a customer's decoded state from its first event in a group to the commit:
+ * applying events in one group, in groups of three or one commit each must give the same
+ * feature values -- also across merges inside a group (the merged-away profile's state, still
+ * only in memory, must be folded in, and the survivor's must not be decoded twice). */
+static void test_group_boundaries_do_not_matter(void **state)
+{
+    (void)state;
+    char body[10][512];
+    int n = 0;
+#define EV(...) snprintf(body[n++], sizeof body[0], __VA_ARGS__)
+    EV("{\"type\":\"page\",\"anonymousId\":\"a1\",\"messageId\":\"g1\",\"timestamp\":\"%s\"}", iso(T0));
+    EV("{\"type\":\"track\",\"anonymousId\":\"a1\",\"event\":\"Product Viewed\",\"messageId\":\"g2\",\"timestamp\":\"%s\","
+       "\"properties\":{\"product_id\":\"p1\"}}", iso(T0 + MIN));
+    EV("{\"type\":\"track\",\"anonymousId\":\"a2\",\"event\":\"Product Added\",\"messageId\":\"g3\",\"timestamp\":\"%s\","
+       "\"properties\":{\"product_id\":\"p2\",\"quantity\":2}}", iso(T0 + 2 * MIN));
+    EV("{\"type\":\"identify\",\"anonymousId\":\"a1\",\"userId\":\"u\",\"messageId\":\"g4\",\"timestamp\":\"%s\","
+       "\"traits\":{\"email\":\"u@x.io\"}}", iso(T0 + 3 * MIN));
+    EV("{\"type\":\"track\",\"userId\":\"u\",\"event\":\"Order Completed\",\"messageId\":\"g5\",\"timestamp\":\"%s\","
+       "\"properties\":{\"order_id\":\"o1\",\"revenue\":10,\"products\":[{\"product_id\":\"p1\"},{\"product_id\":\"p3\"}]}}",
+       iso(T0 + 4 * MIN));
+    EV("{\"type\":\"track\",\"anonymousId\":\"a2\",\"userId\":\"u\",\"event\":\"Product Viewed\",\"messageId\":\"g6\","
+       "\"timestamp\":\"%s\",\"properties\":{\"product_id\":\"p4\"}}", iso(T0 + 5 * MIN));
+    EV("{\"type\":\"track\",\"userId\":\"u\",\"event\":\"Order Completed\",\"messageId\":\"g7\",\"timestamp\":\"%s\","
+       "\"properties\":{\"order_id\":\"o2\",\"revenue\":5.5,\"products\":[{\"product_id\":\"p2\"}]}}", iso(T0 + 6 * MIN));
+    EV("{\"type\":\"page\",\"userId\":\"u\",\"messageId\":\"g8\",\"timestamp\":\"%s\"}", iso(T0 + 7 * MIN));
+#undef EV
+    char *ref = NULL;
+    const int group[] = {1, 3, 8};
+    for (int g = 0; g < 3; g++) {
+        fenv *v = fenv_open(NULL);
+        c360_event evs[10];
+        int k = 0;
+        for (int i = 0; i < n; i++) {
+            char err[256];
+            if (c360_segment_parse_one(&v->cx, -1, body[i], strlen(body[i]), c360_now_ms(), &evs[k++], err, sizeof err))
+                fail_msg("parse %s: %s", body[i], err);
+            if (k == group[g] || i == n - 1) {
+                int a, d;
+                int rc = c360_engine_apply(v->e, evs, k, &a, &d);
+                assert_int_equal(rc, 0);
+                assert_int_equal(a, k);
+                for (int j = 0; j < k; j++) c360_event_release(&evs[j]);
+                k = 0;
+                fenv_commit(v);
+            }
+        }
+        char *all = fenv_profile_json(v, "u");
+        char *feat = strstr(all, ",\"features\":{");
+        assert_non_null(feat);
+        char *js = strdup(feat);
+        free(all);
+        /* both orders, all four products, the merge of a2 */
+        assert_non_null(strstr(js, "\"order_count\":{\"value\":2"));
+        assert_non_null(strstr(js, "\"lifetime_spend\":{\"value\":15.5"));
+        if (!ref) ref = js;
+        else {
+            if (strcmp(ref, js)) fail_msg("groups of %d differ from one commit per event:\n%s\n%s", group[g], ref, js);
+            free(js);
+        }
+        fenv_close(v);
+    }
+    free(ref);
+}
+
 int main(void)
 {
     setenv("C360_FAKE_NOW", "2026-10-03T00:00:00Z", 1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_commerce_builtins),
+        cmocka_unit_test(test_group_boundaries_do_not_matter),
         cmocka_unit_test(test_read_only_decode),
         cmocka_unit_test(test_tickets),
         cmocka_unit_test(test_session_rule),
