@@ -135,10 +135,25 @@ static int live_take(c360_features *f, uint64_t pid, fstate *out)
     return 1;
 }
 
+/* the feature values travel with the profile change to the Kafka sink (the last of a group wins
+ * there, so they are rendered once, here, not per event) */
+static void sink_note(c360_features *f, const c360_profile *p, const fstate *s, int64_t now)
+{
+    sb_reset(&f->tmp);
+    sb_addc(&f->tmp, '{');
+    int first = 1;
+    for (int i = 0; builtins[i]; i++, first = 0) render_feature(f, p, s, now, builtins[i], &f->tmp, first);
+    for (int i = 0; i < f->set.ndefs; i++, first = 0) render_feature(f, p, s, now, f->set.defs[i].name, &f->tmp, first);
+    sb_addc(&f->tmp, '}');
+    c360_sink_note_features(f->sink, p->pid, f->tmp.buf);
+}
+
 void flive_flush(c360_features *f)
 {
     flive *e, *tmp;
+    int64_t now = c360_now_ms();
     HASH_ITER(hh, f->live, e, tmp) {
+        if (!f->quiet && f->sink) sink_note(f, e->p, &e->s, now);
         sb_reset(&f->tmp);
         fstate_encode(&e->s, &f->set, &f->tmp);
         c360_profile_set_ext(e->p, f->tmp.buf, f->tmp.len);
@@ -186,16 +201,7 @@ int c360_features_on_event(c360_features *f, c360_txn *txn, c360_profile *p, con
         }
     }
     if (f->nsegs) segs_update(f, txn, p, s, ev->ts, now);
-    if (!f->quiet && f->sink) { /* the feature values travel with the profile change */
-        sb_reset(&f->tmp);
-        sb_addc(&f->tmp, '{');
-        int first = 1;
-        for (int i = 0; builtins[i]; i++, first = 0) render_feature(f, p, s, now, builtins[i], &f->tmp, first);
-        for (int i = 0; i < f->set.ndefs; i++, first = 0) render_feature(f, p, s, now, f->set.defs[i].name, &f->tmp, first);
-        sb_addc(&f->tmp, '}');
-        c360_sink_note_features(f->sink, p->pid, f->tmp.buf);
-    }
-    return 0;   /* the state goes back into p->ext at the commit (flive_flush) */
+    return 0;   /* the state goes back into p->ext, and its values to the sink, at the commit (flive_flush) */
 }
 
 void c360_features_on_merge(c360_features *f, c360_profile *surv, const c360_profile *loser)

@@ -44,7 +44,8 @@ int c360_sink_tombstone(c360_sink *s, uint64_t pid);
 void c360_sink_note_event(c360_sink *s, uint64_t pid, const c360_event *ev);
 void c360_sink_note_merge(c360_sink *s, uint64_t survivor, uint64_t loser);
 void c360_sink_note(c360_sink *s, uint64_t pid, const char *json_object); /* e.g. {"segment":"vip","entered":true} */
-/* features: the customer's feature values after the event just applied (last one wins) */
+/* features: the customer's feature values after its last event in the group (the features layer
+ * notes them right before the commit; the last note wins) */
 void c360_sink_note_features(c360_sink *s, uint64_t pid, const char *json_object);
 void c360_sink_committed(c360_sink *s);
 void c360_sink_discard(c360_sink *s);
