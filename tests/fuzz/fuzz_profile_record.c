@@ -1,9 +1,11 @@
-/* fuzz_profile_record.c -- the stored profile record (src/profile/profile.c: c360_profile_decode).
+/* fuzz_profile_record.c -- the stored profile record (src/profile/profile.c: c360_profile_decode
+ * and c360_profile_decode_ro, the readers' arena variant).
  *
  * Records are written by c360 itself, but a corrupted disk (or a bug in an older version) must
  * not crash a reader: decode arbitrary bytes; on success the profile renders as JSON (what
  * GET /v1/profiles does with it) and encode -> decode -> encode gives identical bytes, with the
- * same fields decoded both times. */
+ * same fields decoded both times; the read-only decoder accepts and refuses exactly the same
+ * records and decodes the same fields. */
 #include "fuzz_common.h"
 
 #include "profile/profile.h"
@@ -40,6 +42,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(p.ids == NULL && p.traits == NULL && p.by_type == NULL && p.by_event == NULL && p.merged == NULL &&
                   p.nids == 0 && p.ntraits == 0,
               "refused record left allocations behind");
+        c360_profile r;
+        CHECK(c360_profile_decode_ro(&r, data, size) != 0, "the read-only decoder accepts a record the other refuses");
+        CHECK(r.arena == NULL && r.ids == NULL && r.nids == 0, "refused read-only record left its arena behind");
         return 0;
     }
     CHECK(p.nids >= 0 && p.ntraits >= 0 && p.nby_type >= 0 && p.nby_event >= 0 && p.nmerged >= 0, "negative counts");
@@ -53,6 +58,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     c360_profile q;
     CHECK(c360_profile_decode(&q, e1.buf, e1.len) == 0, "re-encoded record of %zu bytes does not decode", e1.len);
     same_profile(&p, &q);
+    c360_profile r;
+    CHECK(c360_profile_decode_ro(&r, data, size) == 0, "the read-only decoder refuses a record the other accepts");
+    same_profile(&p, &r);
+    CHECK(r.next == p.next && (!r.next || !memcmp(r.ext, p.ext, r.next)), "ext differs in the read-only decode");
+    c360_profile_release(&r);
     c360_profile_encode(&q, &e2);
     CHECK(e1.len == e2.len && !memcmp(e1.buf, e2.buf, e1.len), "encode -> decode -> encode changed the bytes (%zu vs %zu)",
           e1.len, e2.len);
