@@ -13,24 +13,30 @@ struct c360_arena {
 
 #define CHUNK_MIN 4000
 
-static void *chunk_add(c360_arena **a, size_t cap)
+/* where the next n bytes would start in the current chunk, or -1 if they do not fit */
+static long fit(const c360_arena *c, size_t n)
 {
+    if (!c) return -1;
+    size_t at = (c->used + 7) & ~(size_t)7;
+    return at <= c->cap && c->cap - at >= n ? (long)at : -1;
+}
+
+void c360_arena_reserve(c360_arena **a, size_t n)
+{
+    if (fit(*a, n) >= 0) return;
+    size_t cap = n > CHUNK_MIN ? n : CHUNK_MIN;
     c360_arena *c = xmalloc(sizeof *c + cap);
     c->next = *a;
     c->used = 0;
     c->cap = cap;
     *a = c;
-    return c;
 }
 
 void *c360_arena_alloc(c360_arena **a, size_t n)
 {
+    c360_arena_reserve(a, n);
     c360_arena *c = *a;
-    size_t at = c ? (c->used + 7) & ~(size_t)7 : 0;
-    if (!c || at > c->cap || c->cap - at < n) {
-        c = chunk_add(a, n > CHUNK_MIN ? n : CHUNK_MIN);
-        at = 0;
-    }
+    size_t at = (size_t)fit(c, n);
     c->used = at + n;
     return c->buf + at;
 }
@@ -48,13 +54,6 @@ char *c360_arena_strndup(c360_arena **a, const char *p, size_t n)
     if (n) memcpy(r, p, n);
     r[n] = 0;
     return r;
-}
-
-void c360_arena_reserve(c360_arena **a, size_t n)
-{
-    c360_arena *c = *a;
-    size_t at = c ? (c->used + 7) & ~(size_t)7 : 0;
-    if (!c || at > c->cap || c->cap - at < n) chunk_add(a, n > CHUNK_MIN ? n : CHUNK_MIN);
 }
 
 void c360_arena_free(c360_arena *a)
