@@ -310,21 +310,13 @@ static sent *set_find(sent *set, const char *k)
     return e;
 }
 
-static void set_add(sent **set, const char *k)
+/* entries live in the query's arena (a last order can name hundreds of products) */
+static void set_add(sent **set, c360_arena **arena, const char *k)
 {
     size_t n = strlen(k);
-    sent *e = xcalloc(1, sizeof *e + n + 1);
+    sent *e = c360_arena_calloc(arena, sizeof *e + n + 1);
     memcpy(e->k, k, n);
     HASH_ADD_KEYPTR(hh, *set, e->k, n, e);
-}
-
-static void set_free(sent **set)
-{
-    sent *e, *tmp;
-    HASH_ITER(hh, *set, e, tmp) {
-        HASH_DEL(*set, e);
-        free(e);
-    }
 }
 
 /* The most popular products, sorted, shared by every reader: re-read from the store when an
@@ -395,19 +387,6 @@ static int popular(c360_features *f, int want, cand **out, int *complete)
     *complete = pc->complete;
     pthread_mutex_unlock(&pc->mu);
     return n;
-}
-
-static void catalog_json(c360_store *st, const char *pid, strbuf *out)
-{
-    strbuf k = STRBUF_INIT, v = STRBUF_INIT;
-    key2(&k, 'n', pid, NULL);
-    if (c360_store_get(st, k.buf, k.len, &v) == 1 && v.len > 10) {
-        /* {"name":..[,"price":..]} -> ,"name":..[,"price":..] */
-        sb_addc(out, ',');
-        sb_add(out, v.buf + 9, v.len - 10);
-    }
-    sb_release(&k);
-    sb_release(&v);
 }
 
 /* ---- the query's candidates ----
@@ -484,6 +463,14 @@ static void qbest_offer(qbest *b, const char *pid, size_t pl, uint64_t score, co
     b->h[i] = slot;
 }
 
+/* 1 if a product with this score would enter the best (a cheap test made before the exclusions) */
+static int qbest_takes(const qbest *b, const char *pid, size_t pl, uint64_t score)
+{
+    if (b->n < b->limit) return 1;
+    qtop c = {.pid = pid, .pl = pl, .score = score};
+    return b->limit && qtop_before(&c, b->h[0]);
+}
+
 static int excluded(sent *excl, const char *b, size_t bl)
 {
     if (!bl || memchr(b, 0, bl)) return 1;
@@ -546,7 +533,8 @@ static void score_maps(c360_store *st, const char **interest, int ni, sent *excl
             if (c360_map_next(&l->it, &l->name, &l->nl, &l->n) != 1) h[0] = h[--n];
             if (n > 0) qlist_down(h, n, 0);
         }
-        if (score && !excluded(excl, name, nl)) qbest_offer(best, name, nl, score, why, nwhy);
+        if (score && qbest_takes(best, name, nl, score) && !excluded(excl, name, nl))
+            qbest_offer(best, name, nl, score, why, nwhy);
     }
     free(why);
     free(h);
@@ -611,13 +599,51 @@ static void score_legacy(c360_store *st, const char **interest, int ni, sent *ex
     sb_release(&v);
 }
 
-static void put_product(strbuf *out, c360_store *st, const char *pid, size_t pl, int first)
+/* The answer's products, in order: a scored one (c) or a popular one filling up (pop, c NULL).
+ * Their catalogue entries are read in one batch. */
+typedef struct { const char *pid; size_t pl; const qtop *c; uint64_t pop; } qshown;
+
+/* out gets [{"product_id":..[,"name":..][,"price":..],"score":..,"source":..,"because":[..]},..] */
+static void put_products(c360_store *st, const qshown *sh, int n, const char **interest, strbuf *out)
 {
-    char *z = xstrndup(pid, pl);
-    sb_adds(out, first ? "{\"product_id\":" : ",{\"product_id\":");
-    c360_json_put_str(out, pid, pl);
-    catalog_json(st, z, out);
-    free(z);
+    strbuf *keys = xcalloc((size_t)(n ? n : 1), sizeof *keys), *vals = xcalloc((size_t)(n ? n : 1), sizeof *vals);
+    const char **kp = xcalloc((size_t)(n ? n : 1), sizeof *kp);
+    size_t *kl = xcalloc((size_t)(n ? n : 1), sizeof *kl);
+    int *found = xcalloc((size_t)(n ? n : 1), sizeof *found);
+    for (int i = 0; i < n; i++) {
+        sb_addc(&keys[i], FK);
+        sb_addc(&keys[i], 'n');
+        sb_add(&keys[i], sh[i].pid, sh[i].pl);
+        kp[i] = keys[i].buf;
+        kl[i] = keys[i].len;
+    }
+    c360_store_multi_get(st, (size_t)n, kp, kl, vals, found);
+    for (int i = 0; i < n; i++) {
+        sb_adds(out, i ? ",{\"product_id\":" : "{\"product_id\":");
+        c360_json_put_str(out, sh[i].pid, sh[i].pl);
+        if (found[i] == 1 && vals[i].len > 10) {   /* {"name":..[,"price":..]} -> ,"name":..[,"price":..] */
+            sb_addc(out, ',');
+            sb_add(out, vals[i].buf + 9, vals[i].len - 10);
+        }
+        const qtop *c = sh[i].c;
+        if (c) {
+            sb_addf(out, ",\"score\":%llu,\"source\":\"co_purchase\",\"because\":[", (unsigned long long)c->score);
+            for (int r = 0; r < c->nwhy; r++) {
+                if (r) sb_addc(out, ',');
+                c360_json_put_cstr(out, interest[c->why[r]]);
+            }
+            sb_adds(out, "]}");
+        } else {
+            sb_addf(out, ",\"score\":%llu,\"source\":\"popular\",\"because\":[]}", (unsigned long long)sh[i].pop);
+        }
+        sb_release(&keys[i]);
+        sb_release(&vals[i]);
+    }
+    free(keys);
+    free(vals);
+    free(kp);
+    free(kl);
+    free(found);
 }
 
 int recs_query(c360_features *f, const fstate *s, int limit, int exclude_last, strbuf *out)
@@ -626,22 +652,22 @@ int recs_query(c360_features *f, const fstate *s, int limit, int exclude_last, s
     const char **interest = NULL;
     int ni = 0;
     sent *excl = NULL;
+    c360_arena *arena = NULL;    /* the exclusions; the legacy scoring's candidates */
     /* products of interest, most recent first; they are excluded, and so is the last order */
     for (int i = s->nacts - 1; i >= 0; i--) {
         if (s->acts[i].kind == 2 || set_find(excl, s->acts[i].pid)) continue;
         interest = xrealloc(interest, sizeof *interest * (size_t)(ni + 1));
         interest[ni++] = s->acts[i].pid;
-        set_add(&excl, s->acts[i].pid);
+        set_add(&excl, &arena, s->acts[i].pid);
     }
     if (exclude_last && s->nord) {
         const ford *lo = &s->orders[s->nord - 1];
         for (int i = 0; i < lo->nprods; i++)
-            if (!set_find(excl, lo->prods[i])) set_add(&excl, lo->prods[i]);
+            if (!set_find(excl, lo->prods[i])) set_add(&excl, &arena, lo->prods[i]);
     }
     qbest best;
     qbest_init(&best, limit, ni);
     strbuf *vals = xcalloc((size_t)(ni ? ni : 1), sizeof *vals);   /* the maps read (results point into them) */
-    c360_arena *arena = NULL;
     if (atomic_load(&f->legacy_pairs)) score_legacy(st, interest, ni, excl, &best, &arena);
     else score_maps(st, interest, ni, excl, &best, vals);
     int nbest = best.n;
@@ -669,34 +695,23 @@ int recs_query(c360_features *f, const fstate *s, int limit, int exclude_last, s
         c360_json_put_cstr(out, interest[i]);
     }
     sb_adds(out, "],\"recommendations\":[");
-    int first = 1;
-    for (int i = 0; i < nbest; i++, first = 0) {
-        const qtop *c = top[i];
-        put_product(out, st, c->pid, c->pl, first);
-        sb_addf(out, ",\"score\":%llu,\"source\":\"co_purchase\",\"because\":[", (unsigned long long)c->score);
-        for (int r = 0; r < c->nwhy; r++) {
-            if (r) sb_addc(out, ',');
-            c360_json_put_cstr(out, interest[c->why[r]]);
-        }
-        sb_adds(out, "]}");
-    }
-    for (int i = 0; i < np; i++) {
-        if (fill[i]) {
-            put_product(out, st, pop[i].pid, strlen(pop[i].pid), first);
-            first = 0;
-            sb_addf(out, ",\"score\":%llu,\"source\":\"popular\",\"because\":[]}", (unsigned long long)pop[i].score);
-        }
-        free(pop[i].pid);
-    }
+    qshown *sh = xcalloc((size_t)(limit > 0 ? limit : 1), sizeof *sh);
+    int nsh = 0;
+    for (int i = 0; i < nbest; i++) sh[nsh++] = (qshown){.pid = top[i]->pid, .pl = top[i]->pl, .c = top[i]};
+    for (int i = 0; i < np; i++)
+        if (fill[i]) sh[nsh++] = (qshown){.pid = pop[i].pid, .pl = strlen(pop[i].pid), .pop = pop[i].score};
+    put_products(st, sh, nsh, interest, out);
+    free(sh);
+    for (int i = 0; i < np; i++) free(pop[i].pid);
     sb_adds(out, "]}");
     free(pop);
     free(fill);
     qbest_free(&best);
     for (int i = 0; i < ni; i++) sb_release(&vals[i]);
     free(vals);
-    c360_arena_free(arena);
     free(interest);
-    set_free(&excl);
+    HASH_CLEAR(hh, excl);
+    c360_arena_free(arena);
     return 0;
 }
 

@@ -645,6 +645,47 @@ int c360_store_get(c360_store *s, const void *k, size_t kl, strbuf *out)
     return 1;
 }
 
+void c360_store_multi_get(c360_store *s, size_t n, const char *const *keys, const size_t *kls, strbuf *out, int *found)
+{
+    rocksdb_pinnableslice_t **ps = xcalloc(n ? n : 1, sizeof *ps);
+    char **errs = xcalloc(n ? n : 1, sizeof *errs);
+    const char **fk = xcalloc(n ? n : 1, sizeof *fk);
+    size_t *fl = xcalloc(n ? n : 1, sizeof *fl), *at = xcalloc(n ? n : 1, sizeof *at);
+    for (size_t i = 0; i < n; i++) found[i] = -1;
+    pthread_rwlock_rdlock(&s->lock);
+    for (int f = 0; s->db && f < 2; f++) {   /* a MultiGet reads one family */
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++)
+            if (cf_of(s, keys[i], kls[i]) == s->cf[f]) fk[m] = keys[i], fl[m] = kls[i], at[m++] = i;
+        if (!m) continue;
+        rocksdb_batched_multi_get_cf(s->db, s->ropts, s->cf[f], m, fk, fl, ps, errs, 0);
+        for (size_t j = 0; j < m; j++) {
+            size_t i = at[j], vl;
+            if (errs[j]) {
+                LOG_ERROR("store get failed", "\"error\":\"%s\"", errs[j]);
+                free(errs[j]);
+                errs[j] = NULL;
+            } else if (ps[j]) {
+                const char *v = rocksdb_pinnableslice_value(ps[j], &vl);
+                sb_reset(&out[i]);
+                sb_add(&out[i], v, vl);
+                found[i] = 1;
+            } else {
+                found[i] = 0;
+            }
+            if (ps[j]) rocksdb_pinnableslice_destroy(ps[j]);
+            ps[j] = NULL;
+        }
+        if (!s->split) break;
+    }
+    pthread_rwlock_unlock(&s->lock);
+    free(ps);
+    free(errs);
+    free(fk);
+    free(fl);
+    free(at);
+}
+
 static int put_with(c360_store *s, rocksdb_writeoptions_t *wo, const void *k, size_t kl, const void *v, size_t vl,
                     char *err, size_t errlen)
 {

@@ -34,6 +34,9 @@ int c360_store_partitions(const c360_store *s);
 const unsigned char *c360_store_secret(const c360_store *s);
 /* 1 found (value in *out, replacing its content), 0 absent, -1 error. */
 int c360_store_get(c360_store *s, const void *k, size_t kl, strbuf *out);
+/* n gets at once (one RocksDB MultiGet per column family: one look at the memtables and the file
+ * set, the blocks read in a batch). found[i]: 1 (value in out[i]), 0 absent, -1 error. */
+void c360_store_multi_get(c360_store *s, size_t n, const char *const *keys, const size_t *kls, strbuf *out, int *found);
 /* A single synced write outside the engine (API keys, settings); 0 or -1 with err. */
 int c360_store_put_sync(c360_store *s, const void *k, size_t kl, const void *v, size_t vl, char *err, size_t errlen);
 /* The same without fsync (in the WAL: survives a crash of c360, not of the machine). */

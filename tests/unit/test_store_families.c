@@ -6,7 +6,8 @@
  * delete of one customer removes both kinds and nothing of the next customer; the bytes sit in
  * the family they belong to (checked with RocksDB directly); a format-1 store (one family) is read
  * as it is when opened read-only and moved into two families, without losing or duplicating a
- * key, when opened for writing. */
+ * key, when opened for writing. A batched read (c360_store_multi_get) of keys of both kinds mixed
+ * with absent ones finds each in its family, split or not. */
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -196,6 +197,32 @@ static void rm_dir(const char *dir)
     assert_int_equal(system(cmd), 0);
 }
 
+/* every key of keys[], each followed by an absent one (the key with a byte more), in one batch */
+static void check_multi_get(c360_store *s)
+{
+    size_t n = 2 * nkeys;
+    unsigned char absent[256][33];
+    const char *kp[512];
+    size_t kl[512];
+    strbuf v[512];
+    int found[512];
+    for (size_t i = 0; i < nkeys; i++) {
+        memcpy(absent[i], keys[i].b, keys[i].n);
+        absent[i][keys[i].n] = 0xff;
+        kp[2 * i] = (const char *)keys[i].b, kl[2 * i] = keys[i].n;
+        kp[2 * i + 1] = (const char *)absent[i], kl[2 * i + 1] = keys[i].n + 1;
+    }
+    for (size_t i = 0; i < n; i++) v[i] = (strbuf)STRBUF_INIT, sb_adds(&v[i], "stale");
+    c360_store_multi_get(s, n, kp, kl, v, found);
+    for (size_t i = 0; i < nkeys; i++) {
+        assert_int_equal(found[2 * i], 1);
+        assert_int_equal(v[2 * i].len, keys[i].n);   /* build() stores each key as its own value */
+        assert_memory_equal(v[2 * i].buf, keys[i].b, keys[i].n);
+        assert_int_equal(found[2 * i + 1], 0);
+    }
+    for (size_t i = 0; i < n; i++) sb_release(&v[i]);
+}
+
 static void test_two_families_one_key_space(void **state)
 {
     (void)state;
@@ -214,9 +241,11 @@ static void test_two_families_one_key_space(void **state)
         assert_int_equal(c360_store_get(s, keys[i].b, keys[i].n, &v), 1);
         assert_memory_equal(v.buf, keys[i].b, keys[i].n);
     }
+    check_multi_get(s);
     /* the same after the memtables went to SST files */
     assert_int_equal(c360_store_flush_compact(s, "P", 1, "Q", 1), 0);
     check_iteration(s);
+    check_multi_get(s);
     /* erasing customer 2 is one range delete: both families, nothing of 1 or 3 */
     int per = count_range(s, 1);
     assert_int_equal(per, (int)nkeys / 3);
@@ -279,6 +308,7 @@ static void test_format1_store_is_migrated(void **state)
     c360_store_opts ro = {.read_only = 1, .block_cache_bytes = 1 << 20};
     assert_int_equal(c360_store_open(&s, path, &ro, err, sizeof err), 0);
     check_iteration(s);
+    check_multi_get(s);
     c360_store_close(s);
     /* for writing: migrated, then the same keys, and format 2 on disk */
     c360_store_opts o = {.block_cache_bytes = 1 << 20};
