@@ -31,26 +31,28 @@
 #define FK 'F'
 #define RECS_MAX_PAIR_ITEMS 50
 
-/* ---- the writer's counter deltas (uthash) ---- */
+/* ---- the writer's counter deltas ---- */
 /* Counters are bumped in memory and written once per commit (fcache_flush), not once per bump:
  * an order of n products bumps n*(n-1)/2 pairs (co is symmetric: a pair is kept once, a < b).
- * Within a group products are interned to small ids, so a pair is one 64-bit key (no string
- * built or hashed per bump). At the flush each product's partners become one counter map
- * addition (c360_txn_add_map, a RocksDB merge), so the writer never reads a counter: the tables
- * hold only what the current group added, and are emptied at every flush or abandoned group. */
+ * Within a group products are interned to small ids (uthash by name), so a pair is one 64-bit
+ * key, counted in an open-addressing table (linear probing; an order's bumps are the writer's
+ * hottest loop, and a chained hash entry per pair cost three cache misses and 72 bytes). At the
+ * flush each product's partners become one counter map addition (c360_txn_add_map, a RocksDB
+ * merge), so the writer never reads a counter: the tables hold only what the current group
+ * added, and are emptied at every flush or abandoned group. */
 typedef struct fprod { UT_hash_handle hh; uint32_t id; int64_t orders; char name[]; } fprod;
-typedef struct fpair { UT_hash_handle hh; uint64_t ab; int64_t n; } fpair;
+typedef struct { uint64_t ab; int64_t n; } fpair;   /* ab 0: a free slot (a < b, so ab > 0) */
 typedef struct fent { UT_hash_handle hh; int64_t v; size_t kl; char k[]; } fent;
-#define PAIR_CHUNK 4096
+#define PAIRS_MIN 4096              /* slots at first; the table doubles at half full */
+#define PAIRS_KEEP (1u << 16)       /* a table up to this many slots is kept between groups */
 /* cat: the event time of each catalogue entry the writer has seen (last write wins by event
  * time), read from the store on first use, at most CAT_MAX */
 struct fcache {
     fprod *prods;                 /* by name */
     fprod **byid;
     uint32_t nprod, capid;
-    fpair *pairs;                 /* by (id a << 32 | id b) */
-    fpair **chunks;               /* the pair entries, PAIR_CHUNK at a time (stable addresses) */
-    size_t npairs, nchunks;
+    fpair *pairs;                 /* cap slots (a power of two, or 0), npairs in use */
+    size_t npairs, cap;
     fent *cat;
 };
 #define CAT_MAX 1000000
@@ -59,11 +61,14 @@ fcache *fcache_new(void) { return xcalloc(1, sizeof(fcache)); }
 
 static void clear_group(fcache *c)
 {
-    HASH_CLEAR(hh, c->pairs);
-    for (size_t i = 0; i < c->nchunks; i++) free(c->chunks[i]);
-    free(c->chunks);
-    c->chunks = NULL;
-    c->npairs = c->nchunks = 0;
+    if (c->cap > PAIRS_KEEP) {
+        free(c->pairs);
+        c->pairs = NULL;
+        c->cap = 0;
+    } else if (c->npairs) {
+        memset(c->pairs, 0, sizeof *c->pairs * c->cap);
+    }
+    c->npairs = 0;
     HASH_CLEAR(hh, c->prods);
     for (uint32_t i = 0; i < c->nprod; i++) free(c->byid[i]);
     c->nprod = 0;
@@ -89,6 +94,7 @@ void fcache_free(fcache *c)
 {
     if (!c) return;
     fcache_discard(c);
+    free(c->pairs);
     free(c->byid);
     free(c);
 }
@@ -107,21 +113,29 @@ static uint32_t intern(fcache *c, const char *name, size_t n)
     return p->id;
 }
 
+static size_t pair_slot(const fpair *t, size_t cap, uint64_t ab)
+{
+    size_t m = cap - 1, i = (size_t)((ab * 0x9E3779B97F4A7C15ull) >> 32) & m;   /* Fibonacci hashing */
+    while (t[i].ab && t[i].ab != ab) i = (i + 1) & m;
+    return i;
+}
+
 static void bump_pair(fcache *c, uint32_t a, uint32_t b)
 {
+    if (2 * (c->npairs + 1) > c->cap) {
+        size_t ncap = c->cap ? 2 * c->cap : PAIRS_MIN;
+        fpair *t = xcalloc(ncap, sizeof *t);
+        for (size_t i = 0; i < c->cap; i++)
+            if (c->pairs[i].ab) t[pair_slot(t, ncap, c->pairs[i].ab)] = c->pairs[i];
+        free(c->pairs);
+        c->pairs = t;
+        c->cap = ncap;
+    }
     uint64_t ab = (uint64_t)a << 32 | b;
-    fpair *e;
-    HASH_FIND(hh, c->pairs, &ab, sizeof ab, e);
-    if (!e) {
-        if (c->npairs == c->nchunks * PAIR_CHUNK) {
-            c->chunks = xrealloc(c->chunks, sizeof *c->chunks * (c->nchunks + 1));
-            c->chunks[c->nchunks++] = xmalloc(sizeof(fpair) * PAIR_CHUNK);
-        }
-        e = &c->chunks[c->npairs / PAIR_CHUNK][c->npairs % PAIR_CHUNK];
-        c->npairs++;
-        memset(e, 0, sizeof *e);
+    fpair *e = &c->pairs[pair_slot(c->pairs, c->cap, ab)];
+    if (!e->ab) {
         e->ab = ab;
-        HASH_ADD(hh, c->pairs, ab, sizeof ab, e);
+        c->npairs++;
     }
     e->n++;
 }
@@ -145,10 +159,25 @@ static int byname(const void *a, const void *b, void *cache)
     return strcmp(c->byid[*(const uint32_t *)a]->name, c->byid[*(const uint32_t *)b]->name);
 }
 typedef struct { uint64_t key; int64_t n; } fdir;   /* key: a id << 32 | rank of b */
-static int dir_cmp(const void *a, const void *b)
+
+/* d sorted by key. Both halves are below nprod, so two stable counting-sort passes (low half,
+ * then high half) do it in O(nd + nprod); a comparison sort of a busy group's pairs was a tenth
+ * of the whole load. */
+static void sort_dirs(fdir *d, size_t nd, uint32_t nprod)
 {
-    uint64_t x = ((const fdir *)a)->key, y = ((const fdir *)b)->key;
-    return (x > y) - (x < y);
+    fdir *tmp = xmalloc(sizeof *tmp * (nd ? nd : 1)), *from = d, *to = tmp;
+    size_t *at = xmalloc(sizeof *at * ((size_t)nprod + 1));
+    for (int shift = 0; shift <= 32; shift += 32) {
+        memset(at, 0, sizeof *at * ((size_t)nprod + 1));
+        for (size_t i = 0; i < nd; i++) at[(uint32_t)(from[i].key >> shift) + 1]++;
+        for (uint32_t v = 0; v < nprod; v++) at[v + 1] += at[v];
+        for (size_t i = 0; i < nd; i++) to[at[(uint32_t)(from[i].key >> shift)]++] = from[i];
+        fdir *x = from;
+        from = to;
+        to = x;
+    }
+    free(tmp);   /* two passes: the result is back in d */
+    free(at);
 }
 
 void fcache_flush(fcache *c, c360_txn *txn)
@@ -162,12 +191,14 @@ void fcache_flush(fcache *c, c360_txn *txn)
         for (uint32_t i = 0; i < c->nprod; i++) rank[order[i]] = i;
         fdir *d = xmalloc(sizeof *d * c->npairs * 2);
         size_t nd = 0;
-        for (fpair *e = c->pairs; e; e = e->hh.next) {
+        for (size_t i = 0; i < c->cap; i++) {
+            const fpair *e = &c->pairs[i];
+            if (!e->ab) continue;
             uint32_t a = (uint32_t)(e->ab >> 32), b = (uint32_t)e->ab;
             d[nd++] = (fdir){(uint64_t)a << 32 | rank[b], e->n};
             d[nd++] = (fdir){(uint64_t)b << 32 | rank[a], e->n};
         }
-        qsort(d, nd, sizeof *d, dir_cmp);
+        sort_dirs(d, nd, c->nprod);
         strbuf body = STRBUF_INIT, map = STRBUF_INIT;
         for (size_t i = 0; i < nd;) {
             uint32_t a = (uint32_t)(d[i].key >> 32);

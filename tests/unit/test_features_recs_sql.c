@@ -57,9 +57,10 @@ static const char *const SQL_RECS =
     "   AND p NOT IN (SELECT p FROM recs) ORDER BY n DESC, p ASC LIMIT ?2 - (SELECT COUNT(*) FROM recs))"
     " SELECT p, score, src FROM recs UNION ALL SELECT p, score, src FROM fill";
 
-typedef struct { char body[1024]; char ev[16], cust[16], name[32], pid[16], oid[16]; int64_t ts; char prods[8][16]; int np; } gev;
+typedef struct { char body[4096]; char ev[16], cust[16], name[32], pid[16], oid[16]; int64_t ts; char prods[40][16]; int np; } gev;
 
-static void run_shop(int ncust, int nprod, int nevents, int exclude_last)
+/* orders of 1..max_items (<= 40) products; events applied `group` at a time, one commit each */
+static void run_shop(int ncust, int nprod, int nevents, int exclude_last, int max_items, int group)
 {
     fenv *v = fenv_open(exclude_last ? NULL : "recommendations:\n  exclude_last_order: false\n");
     sqlite3 *db;
@@ -86,7 +87,7 @@ static void run_shop(int ncust, int nprod, int nevents, int exclude_last)
         } else {
             strcpy(g->name, "Order Completed");
             snprintf(g->oid, sizeof g->oid, "o%d", i);
-            int n = 1 + (int)(xr() % 4);
+            int n = 1 + (int)(xr() % (uint64_t)max_items);
             strbuf pr = STRBUF_INIT;
             for (int q = 0; q < n; q++) {
                 snprintf(g->prods[g->np], 16, "p%02d", (int)(xr() % (uint64_t)nprod));
@@ -120,9 +121,9 @@ static void run_shop(int ncust, int nprod, int nevents, int exclude_last)
         int j = (int)(xr() % (uint64_t)(i + 1));
         int t = idx[i]; idx[i] = idx[j]; idx[j] = t;
     }
-    for (int i = 0; i < nevents; i += 7) {
-        /* groups of up to 7 events per apply, like the writer's group commit */
-        int n = nevents - i < 7 ? nevents - i : 7;
+    for (int i = 0; i < nevents; i += group) {
+        /* groups of events per apply, like the writer's group commit */
+        int n = nevents - i < group ? nevents - i : group;
         c360_event *ev = calloc((size_t)n, sizeof *ev);
         for (int q = 0; q < n; q++) {
             char err[256];
@@ -188,9 +189,12 @@ static void run_shop(int ncust, int nprod, int nevents, int exclude_last)
     fenv_close(v);
 }
 
-static void test_recs_match_sql_small(void **state) { (void)state; run_shop(8, 6, 150, 1); }
-static void test_recs_match_sql_medium(void **state) { (void)state; run_shop(40, 25, 1200, 1); }
-static void test_recs_match_sql_keep_last_order(void **state) { (void)state; run_shop(20, 12, 500, 0); }
+static void test_recs_match_sql_small(void **state) { (void)state; run_shop(8, 6, 150, 1, 4, 7); }
+static void test_recs_match_sql_medium(void **state) { (void)state; run_shop(40, 25, 1200, 1, 4, 7); }
+static void test_recs_match_sql_keep_last_order(void **state) { (void)state; run_shop(20, 12, 500, 0, 4, 7); }
+/* big baskets from a large catalogue in two groups: the writer's pair table grows several times
+ * within a group, and the flush sorts thousands of partners */
+static void test_recs_match_sql_big_groups(void **state) { (void)state; run_shop(12, 300, 800, 1, 30, 400); }
 
 int main(void)
 {
@@ -198,6 +202,7 @@ int main(void)
         cmocka_unit_test(test_recs_match_sql_small),
         cmocka_unit_test(test_recs_match_sql_medium),
         cmocka_unit_test(test_recs_match_sql_keep_last_order),
+        cmocka_unit_test(test_recs_match_sql_big_groups),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
