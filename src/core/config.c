@@ -81,6 +81,8 @@ static const opt_def opts[] = {
      "table ([schema.]name) -> customers, orders, or customers:MAPPING / orders:MAPPING (docs/SOURCES.md)"},
     {"postgres.cdc_delete", T_STR, OFF(postgres_cdc_delete), "clear",
      "a delete of a customers row: clear (null the row's traits) or erase (erase the customer)"},
+    {"postgres.snapshot", T_STR, OFF(postgres_snapshot), "initial",
+     "initial: a new slot starts with every row of the configured tables, read at the slot's snapshot; never: changes only"},
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 

@@ -51,6 +51,7 @@ typedef struct c360_config {
     char *postgres_publication;
     char *postgres_tables;     /* "table=customers|orders[:MAPPING],..." */
     char *postgres_cdc_delete; /* "clear" or "erase" */
+    char *postgres_snapshot;   /* "initial" or "never" */
 } c360_config;
 
 void c360_config_defaults(c360_config *c);

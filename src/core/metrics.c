@@ -87,6 +87,8 @@ void c360_metrics_render(c360_metrics *m, c360_store *s, strbuf *o)
     series(o, "c360_sink_errors_total", "counter", "Profile changes the Kafka sink could not deliver.", atomic_load(&m->sink_errors));
     series(o, "c360_postgres_changes_total", "counter", "Row changes received from PostgreSQL logical replication.",
            atomic_load(&m->pg_changes));
+    series(o, "c360_postgres_snapshot_rows_total", "counter", "Rows read by the PostgreSQL source's initial snapshot.",
+           atomic_load(&m->pg_snapshot_rows));
     series(o, "c360_postgres_transactions_total", "counter", "PostgreSQL transactions applied.", atomic_load(&m->pg_transactions));
     series(o, "c360_postgres_skipped_total", "counter", "PostgreSQL transactions skipped because the store already holds them.",
            atomic_load(&m->pg_skipped));

@@ -43,6 +43,7 @@ typedef struct c360_metrics {
     _Atomic uint64_t sink_errors;                  /* sink messages not delivered */
     /* PostgreSQL source (sources/pg_replication.c) */
     _Atomic uint64_t pg_changes;                   /* row changes received (insert, update, delete) */
+    _Atomic uint64_t pg_snapshot_rows;             /* rows read by the initial snapshot */
     _Atomic uint64_t pg_transactions;              /* transactions applied */
     _Atomic uint64_t pg_skipped;                   /* transactions already in the store (replayed) */
     _Atomic uint64_t pg_rejected;                  /* rows that did not map or validate: logged, skipped */

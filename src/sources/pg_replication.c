@@ -4,6 +4,7 @@
 #include "core/config.h"
 #include "sources/cdc_debezium.h"
 #include "sources/mapping.h"
+#include "sources/pg_snapshot.h"
 #include "sources/pgoutput.h"
 #include "sources/segment.h"
 #include "identity/resolve.h"
@@ -43,6 +44,7 @@ typedef struct pjob {
     uint64_t commit_lsn;        /* last transaction completed in this job (0: none) */
     uint64_t end_lsn;           /* its end: the flush position once durable */
     int ntx;                    /* transactions completed in this job */
+    int snapshot_end;           /* the end of the initial snapshot: commit_lsn is its consistent point */
     unsigned char key[1 + C360_PG_SLOT_MAX];
     unsigned char val[8];
     c360_kv kv;
@@ -56,6 +58,7 @@ struct c360_pg_source {
     int ntables;
     c360_mappings *maps;
     c360_cdc_delete_mode del;
+    int snapshot;               /* postgres.snapshot initial: a new slot starts with a snapshot */
     char *slot, *pub;
     pthread_t th;
     int started;
@@ -153,15 +156,20 @@ static int tables_parse(c360_pg_source *p, const char *spec, char *err, size_t e
     return 0;
 }
 
-static const ptable *table_for(const c360_pg_source *p, const c360_pg_relation *rel)
+static const ptable *table_named(const c360_pg_source *p, const char *schema, const char *name)
 {
-    size_t sl = strlen(rel->schema);
+    size_t sl = strlen(schema);
     for (int i = 0; i < p->ntables; i++) {
         const char *r = p->tables[i].rel, *dot = strchr(r, '.');
-        if (dot ? ((size_t)(dot - r) == sl && !strncmp(r, rel->schema, sl) && !strcmp(dot + 1, rel->name)) : !strcmp(r, rel->name))
+        if (dot ? ((size_t)(dot - r) == sl && !strncmp(r, schema, sl) && !strcmp(dot + 1, name)) : !strcmp(r, name))
             return &p->tables[i];
     }
     return NULL;
+}
+
+static const ptable *table_for(const c360_pg_source *p, const c360_pg_relation *rel)
+{
+    return table_named(p, rel->schema, rel->name);
 }
 
 /* slot and publication names go into replication commands unquoted: keep them plain */
@@ -226,7 +234,7 @@ static void reap(c360_pg_source *p)
             p->failed = 1;
             LOG_WARN("postgres changes not stored; resuming from the stored position", "\"code\":\"%s\"",
                      c360_err_name(j->job.status));
-        } else if (j->ntx) {
+        } else if (j->ntx || j->snapshot_end) {
             if (j->end_lsn > p->durable_end) p->durable_end = j->end_lsn;
             c360_count(&p->d.metrics->pg_transactions, (uint64_t)j->ntx);
         }
@@ -247,7 +255,7 @@ static void wait_idle(c360_pg_source *p)
 static int submit(c360_pg_source *p)
 {
     pjob *j = p->cur;
-    if (!j || (j->n == 0 && j->ntx == 0)) return 0;
+    if (!j || (j->n == 0 && j->ntx == 0 && !j->snapshot_end)) return 0;
     pthread_mutex_lock(&p->mu);
     if (p->inflight >= MAX_INFLIGHT) {
         struct timespec until;
@@ -263,7 +271,7 @@ static int submit(c360_pg_source *p)
     memset(&j->job, 0, sizeof j->job);
     j->job.evs = j->evs;
     j->job.n = j->n;
-    if (j->ntx) {
+    if (j->ntx || j->snapshot_end) {
         size_t kl = c360_key_pg_lsn(j->key, p->slot);
         c360_put_u64be(j->val, j->commit_lsn);
         j->kv = (c360_kv){j->key, kl, j->val, 8};
@@ -375,16 +383,16 @@ static void reject(c360_pg_source *p, const c360_pg_relation *rel, const char *w
     sb_release(&f);
 }
 
-/* One row change of a transaction being applied. 0, or -1 when the stream must restart. */
-static int on_change(c360_pg_source *p, const c360_pg_relation *rel)
+/* One row change of a transaction being applied, or a row of the snapshot, as its envelope.
+ * 0, or -1 when the stream must restart. */
+static int on_row(c360_pg_source *p, const c360_pg_relation *rel, const char *env, size_t envlen)
 {
-    c360_count(&p->d.metrics->pg_changes, 1);
     const ptable *t = table_for(p, rel);
     if (!t) return 0; /* published but not configured */
     char mid[128], err[512];
     snprintf(mid, sizeof mid, "pg-%s-%X/%X-%d", p->slot, (unsigned)(p->tx_lsn >> 32), (unsigned)p->tx_lsn, p->tx_idx++);
     sb_reset(&p->ev);
-    int rc = c360_cdc_debezium(t->table, t->mapping, p->del, p->env.buf, p->env.len, mid, &p->ev, err, sizeof err);
+    int rc = c360_cdc_debezium(t->table, t->mapping, p->del, env, envlen, mid, &p->ev, err, sizeof err);
     if (rc < 0) {
         reject(p, rel, err);
         return 0;
@@ -451,7 +459,9 @@ static int on_message(c360_pg_source *p, const unsigned char *d, size_t n)
             log_err(C360_LOG_ERROR, "postgres stream not understood; reconnecting", "row change outside a transaction");
             return -1;
         }
-        return p->skip_tx ? 0 : on_change(p, m.rel);
+        if (p->skip_tx) return 0;
+        c360_count(&p->d.metrics->pg_changes, 1);
+        return on_row(p, m.rel, p->env.buf, p->env.len);
     default:
         return 0; /* Relation (cached by the parser), Type, Origin, Truncate, Message */
     }
@@ -471,6 +481,49 @@ static PGresult *exec_ok(c360_pg_source *p, const char *sql, ExecStatusType want
         return NULL;
     }
     return r;
+}
+
+/* ---- the initial snapshot (pg_snapshot.h) ---- */
+
+static int snap_want(void *arg, const char *schema, const char *name)
+{
+    return table_named(arg, schema, name) != NULL;
+}
+
+static int snap_row(void *arg, const c360_pg_relation *rel, const char *env, size_t len)
+{
+    c360_pg_source *p = arg;
+    if (stopping(p)) return -1;
+    c360_count(&p->d.metrics->pg_snapshot_rows, 1);
+    if (on_row(p, rel, env, len)) return -1;
+    reap(p);
+    return p->failed || (p->cur && p->cur->n >= BATCH_MAX && submit_wait(p)) ? -1 : 0;
+}
+
+/* Creates the slot with a snapshot and hands every row of the configured tables to the engine;
+ * the last job stores the slot's consistent point, so a stored position says the snapshot is
+ * complete. 0 once all of it is durable, or -1 (logged). */
+static int take_snapshot(c360_pg_source *p)
+{
+    char err[512];
+    uint64_t lsn, rows;
+    LOG_INFO("postgres snapshot started", "\"slot\":\"%s\",\"publication\":\"%s\"", p->slot, p->pub);
+    p->tx_lsn = 0;
+    p->tx_idx = 0;
+    c360_pg_snapshot_cbs cb = {snap_want, snap_row, p};
+    if (c360_pg_snapshot(p->conn, p->slot, p->pub, &cb, &lsn, &rows, err, sizeof err)) {
+        log_err(C360_LOG_ERROR, "postgres snapshot failed; it starts over on the next connection", err);
+        return -1;
+    }
+    pjob *j = cur_job(p);
+    j->commit_lsn = j->end_lsn = lsn;
+    j->snapshot_end = 1;
+    if (submit_wait(p)) return -1;
+    wait_idle(p);
+    if (p->failed) return -1;
+    LOG_INFO("postgres snapshot finished", "\"rows\":%llu,\"lsn\":\"%X/%X\"", (unsigned long long)rows,
+             (unsigned)(lsn >> 32), (unsigned)lsn);
+    return 0;
 }
 
 /* Connects and starts streaming; 0, or -1 (logged; the caller backs off). */
@@ -503,7 +556,19 @@ static int connect_stream(c360_pg_source *p)
         LOG_ERROR("postgres slot exists with another plugin than pgoutput", "\"slot\":\"%s\"", p->slot);
         return -1;
     }
-    if (!found) {
+    /* no stored position: the snapshot of this slot did not finish (or this data dir never
+     * had it): start again with a new slot */
+    int snap = p->snapshot && stored_lsn(p) == 0;
+    if (found && snap) {
+        snprintf(sql, sizeof sql, "DROP_REPLICATION_SLOT %s", p->slot);
+        if (!(r = exec_ok(p, sql, PGRES_COMMAND_OK, "slot drop (to take the initial snapshot again)"))) return -1;
+        PQclear(r);
+        LOG_INFO("postgres replication slot dropped: nothing of it is stored, the snapshot starts over", "\"slot\":\"%s\"", p->slot);
+        found = 0;
+    }
+    if (!found && snap) {
+        if (take_snapshot(p)) return -1;
+    } else if (!found) {
         snprintf(sql, sizeof sql, "CREATE_REPLICATION_SLOT %s LOGICAL pgoutput NOEXPORT_SNAPSHOT", p->slot);
         if (!(r = exec_ok(p, sql, PGRES_TUPLES_OK, "slot creation"))) return -1;
         LOG_INFO("postgres replication slot created", "\"slot\":\"%s\",\"lsn\":\"%s\"", p->slot,
@@ -649,6 +714,11 @@ int c360_pg_source_open(c360_pg_source **out, const c360_pg_deps *d, char *err, 
     else if (!strcmp(c->postgres_cdc_delete, "clear")) p->del = C360_CDC_DELETE_CLEAR;
     else {
         snprintf(err, errlen, "postgres.cdc_delete must be clear or erase");
+        goto bad;
+    }
+    if (!strcmp(c->postgres_snapshot, "initial")) p->snapshot = 1;
+    else if (strcmp(c->postgres_snapshot, "never")) {
+        snprintf(err, errlen, "postgres.snapshot must be initial or never");
         goto bad;
     }
     if (tables_parse(p, c->postgres_tables, err, errlen)) goto bad;

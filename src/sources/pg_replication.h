@@ -6,6 +6,9 @@
  * Debezium envelopes and given the meaning of cdc_debezium.h (customers: identify with upsert
  * semantics, deletes per `postgres.cdc_delete`; orders: one "Order Completed" per order), each
  * table chosen by `postgres.tables` (optionally through a mapping of the `mappings:` section).
+ * A slot it creates starts with the initial snapshot (pg_snapshot.h; `postgres.snapshot`): the
+ * rows that already exist, read at the slot's own snapshot, the last job storing the slot's
+ * consistent point; a slot found without a stored position is dropped and the snapshot redone.
  *
  * Exactly-once effects: a job handed to the engine carries, in its `extra` keys, the commit LSN
  * of the last transaction it completes ('W' + slot, store/keys.h), so the position is committed

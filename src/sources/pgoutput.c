@@ -323,6 +323,21 @@ bad:
     return fail(err, errlen, "%s", r->bad ? "truncated change message" : "malformed change message (tuple marker)");
 }
 
+void c360_pg_row_envelope(const c360_pg_relation *rel, const char *const *vals, const size_t *lens, int64_t ts_ms,
+                          const char *source_extra, strbuf *out)
+{
+    sb_adds(out, "{\"op\":\"r\",\"after\":{");
+    for (int i = 0; i < rel->ncols; i++) {
+        if (i) sb_addc(out, ',');
+        c360_json_put_cstr(out, rel->cols[i].name);
+        sb_addc(out, ':');
+        if (vals[i]) put_value(out, rel->cols[i].type, vals[i], lens[i]);
+        else sb_adds(out, "null");
+    }
+    sb_addc(out, '}');
+    envelope_source(out, rel, ts_ms, source_extra);
+}
+
 static int64_t pg_ts_ms(uint64_t us)
 {
     return (int64_t)us / 1000 + C360_PG_EPOCH_MS;

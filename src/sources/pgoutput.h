@@ -106,4 +106,11 @@ typedef struct c360_pg_msg {
 int c360_pgoutput_parse(c360_pg_relations *rs, const void *data, size_t len, int64_t ts_ms, const char *source_extra,
                         c360_pg_msg *m, strbuf *envelope, char *err, size_t errlen);
 
+/* A row read by a query (the initial snapshot, pg_snapshot.c) as the envelope of a Debezium
+ * snapshot read: {"op":"r","after":{...},"source":{"ts_ms","schema","table"[,source_extra]}}.
+ * vals[i] is column i's value in text format, NULL for SQL NULL; the columns' types give the
+ * JSON values exactly as for a streamed change. */
+void c360_pg_row_envelope(const c360_pg_relation *rel, const char *const *vals, const size_t *lens, int64_t ts_ms,
+                          const char *source_extra, strbuf *envelope);
+
 #endif

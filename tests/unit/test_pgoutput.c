@@ -3,7 +3,10 @@
  * standby status update bytes, Begin/Commit positions and the 2000-epoch to Unix conversion,
  * Relation caching and replacement, Insert/Update/Delete as Debezium envelopes (column types to
  * JSON, NULL, unchanged TOAST, key-only deletes), every truncation of valid messages refused,
- * malformed messages refused with a reason, and the envelope's meaning through cdc_debezium. */
+ * malformed messages refused with a reason, and the envelope's meaning through cdc_debezium.
+ * The initial snapshot's pieces (src/sources/pg_snapshot.c): a row read by a query gives the
+ * same JSON as the same row streamed (op "r"), which cdc_debezium maps like an insert; LSN text
+ * is parsed, and malformed LSNs are refused. */
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +19,7 @@
 #include <string.h>
 
 #include "sources/cdc_debezium.h"
+#include "sources/pg_snapshot.h"
 #include "sources/pgoutput.h"
 #include "util/json.h"
 #include "util/strbuf.h"
@@ -484,6 +488,51 @@ static void test_envelope_through_cdc(void **state)
     release(&f);
 }
 
+static void test_snapshot_row_envelope(void **state)
+{
+    (void)state;
+    fixture f = {0};
+    sb_init(&f.env);
+    strbuf b = STRBUF_INIT, env = STRBUF_INIT, out = STRBUF_INIT;
+    char err[256];
+    rel_customers(&b, 16384);
+    assert_int_equal(parse(&f, &b), 0);
+    /* the values insert_row streams, as a query returns them (text), one of them NULL */
+    const char *vals[6] = {"42", "ann@example.com", "t", "19.90", "[\"a\", {\"b\": 1}]", NULL};
+    size_t lens[6];
+    for (int i = 0; i < 6; i++) lens[i] = vals[i] ? strlen(vals[i]) : 0;
+    c360_pg_row_envelope(f.m.rel, vals, lens, 1700000000000, "\"snapshot\":true", &env);
+    assert_string_equal(env.buf,
+                        "{\"op\":\"r\",\"after\":{\"id\":42,\"email\":\"ann@example.com\",\"vip\":true,\"score\":19.90,"
+                        "\"tags\":[\"a\", {\"b\": 1}],\"note\":null},"
+                        "\"source\":{\"ts_ms\":1700000000000,\"schema\":\"public\",\"table\":\"customers\",\"snapshot\":true}}");
+    assert_json(&env);
+    /* a snapshot read means what an insert means */
+    assert_int_equal(c360_cdc_debezium(C360_CDC_CUSTOMERS, NULL, C360_CDC_DELETE_CLEAR, env.buf, env.len, "pg-1", &out, err, sizeof err),
+                     C360_CDC_EVENT);
+    c360_json j;
+    c360_json_init(&j);
+    assert_int_equal(c360_json_parse(&j, out.buf, out.len, err, sizeof err), 0);
+    assert_true(c360_json_streq(&j, c360_json_get(&j, 0, "type"), "identify"));
+    assert_true(c360_json_streq(&j, c360_json_get(&j, 0, "userId"), "42"));
+    assert_true(c360_json_streq(&j, c360_json_get(&j, c360_json_get(&j, 0, "traits"), "email"), "ann@example.com"));
+    c360_json_release(&j);
+    sb_release(&out);
+    sb_release(&env);
+    sb_release(&b);
+    release(&f);
+}
+
+static void test_lsn_parse(void **state)
+{
+    (void)state;
+    assert_true(c360_pg_lsn_parse("16/B374D848") == 0x16B374D848ULL);
+    assert_true(c360_pg_lsn_parse("0/1CC0FA8") == 0x1CC0FA8ULL);
+    assert_true(c360_pg_lsn_parse("FFFFFFFF/FFFFFFFF") == UINT64_MAX);
+    static const char *const bad[] = {"", "/", "16", "16/", "/B3", "16/B3x", "x/1", "100000000/0", "1/100000000", "1/2/3"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) assert_true(c360_pg_lsn_parse(bad[i]) == 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -498,6 +547,8 @@ int main(void)
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_every_truncation_refused),
         cmocka_unit_test(test_envelope_through_cdc),
+        cmocka_unit_test(test_snapshot_row_envelope),
+        cmocka_unit_test(test_lsn_parse),
     };
     return cmocka_run_group_tests_name("pgoutput", tests, NULL, NULL);
 }
