@@ -112,7 +112,8 @@ int c360_cmd_rebuild(int argc, char **argv)
     c360_store *s = NULL;
     c360_features *f = NULL;
     c360_store_opts so = {.block_cache_bytes = cfg.block_cache_bytes, .partitions = cfg.partitions,
-                          .dedup_window_ms = cfg.dedup_window_ms, .retention_ms = cfg.retention_ms};
+                          .dedup_window_ms = cfg.dedup_window_ms, .retention_ms = cfg.retention_ms,
+                          .alert_retention_ms = cfg.alert_retention_ms};
     if (c360_store_open(&s, cfg.data_dir, &so, err, sizeof err) || c360_features_open(&f, s, &cfg, err, sizeof err)) {
         fprintf(stderr, "c360 rebuild: %s%s\n", err,
                 strstr(err, "in use") ? " (a server is running: use --url to rebuild while it serves)" : "");

@@ -35,6 +35,8 @@ static const opt_def opts[] = {
     {"max_event_bytes", T_SIZE, OFF(max_event_bytes), "32KB", "largest accepted event"},
     {"max_batch_bytes", T_SIZE, OFF(max_batch_bytes), "500KB", "largest accepted /v1/batch body"},
     {"retention", T_DURATION, OFF(retention_ms), "0", "raw events older than this (by event time) are removed; 0 keeps them"},
+    {"alert_retention", T_DURATION, OFF(alert_retention_ms), "90d",
+     "fraud alerts leave the recent-alerts list (console overview) this long after they were raised, and are removed; 0 keeps them"},
     {"queue_max_events", T_INT, OFF(queue_max_events), "200000",
      "events accepted but not yet written; beyond it ingest answers 429 overloaded (back-pressure)"},
     {"ingest_nice", T_INT, OFF(ingest_nice), "5",

@@ -24,6 +24,7 @@ typedef struct c360_config {
     int64_t max_event_bytes;
     int64_t max_batch_bytes;
     int64_t retention_ms;      /* raw-event retention; 0 = keep forever */
+    int64_t alert_retention_ms; /* recent-alerts index retention; 0 = keep forever */
     int64_t queue_max_events;  /* ingest back-pressure: events waiting for the writer */
     int64_t ingest_nice;       /* nice value of the ingest threads (reads first) */
     int64_t block_cache_bytes;

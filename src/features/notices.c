@@ -5,7 +5,8 @@
  *
  * The recent-alerts index ('F' 'a' raised_ms pid, keys.h) holds no personal data: the value is
  * the score and the reason bits; the order and the customer are looked up when it is shown, so
- * an erased customer's alerts simply vanish from the list. */
+ * an erased customer's alerts simply vanish from the list. Records older than alert_retention
+ * are not listed, and compaction removes them (store.c's filter). */
 #include "features/fint.h"
 #include "profile/profile.h"
 #include "sources/sink.h"
@@ -89,6 +90,8 @@ void fnotice_segment(c360_features *f, uint64_t pid, const char *segment, int en
 
 int c360_features_recent_alerts(c360_features *f, int limit, int64_t since_ms, c360_alert_cb cb, void *arg)
 {
+    int64_t cut = c360_store_alert_cutoff(f->store);   /* past alert_retention: gone, or going at compaction */
+    if (since_ms < cut) since_ms = cut;
     unsigned char lo[18], hi[2] = {'F', 'b'};
     falert_key(lo, since_ms, 0);
     c360_iter *it = c360_iter_new(f->store, lo, sizeof lo, hi, sizeof hi);

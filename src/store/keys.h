@@ -125,6 +125,13 @@ static inline void c360_key_range(c360_key *lo, c360_key *hi, uint64_t pid, char
 
 /* keys whose values are counter maps (merged by the store's merge operator, see store.h) */
 static inline int c360_key_is_counter_map(const char *k, size_t kl) { return kl >= 2 && k[0] == 'F' && k[1] == 'C'; }
+/* a recent-alerts record ('F' 'a' raised_ms pid): 1 and its time in *raised_ms, else 0 */
+static inline int c360_key_alert_time(const char *k, size_t kl, int64_t *raised_ms)
+{
+    if (kl != 18 || k[0] != 'F' || k[1] != 'a') return 0;
+    *raised_ms = (int64_t)(c360_get_u64be((const unsigned char *)k + 2) - C360_TS_BIAS);
+    return 1;
+}
 /* stored events: kept in their own column family (store.c) */
 static inline int c360_key_is_event(const char *k, size_t kl)
 {

@@ -46,6 +46,7 @@ struct c360_store {
     int partitions;
     int read_only;
     _Atomic int64_t retention_ms;     /* read by the compaction filter */
+    _Atomic int64_t alert_retention_ms;
     _Atomic int64_t dedup_window_ms;
 };
 
@@ -299,6 +300,8 @@ static unsigned char cf_filter(void *state, int level, const char *key, size_t k
         int64_t ts = (int64_t)(c360_get_u64be((const unsigned char *)key + 10) - C360_TS_BIAS);
         return now - ts > ret;
     }
+    int64_t raised, aret = atomic_load(&s->alert_retention_ms);
+    if (aret > 0 && c360_key_alert_time(key, kl, &raised)) return now - raised > aret;
     return 0;
 }
 
@@ -433,6 +436,7 @@ int c360_store_open(c360_store **out, const char *dir, const c360_store_opts *o,
     s->dir = xstrdup(dir);
     s->read_only = o->read_only;
     atomic_store(&s->retention_ms, o->retention_ms);
+    atomic_store(&s->alert_retention_ms, o->alert_retention_ms);
     atomic_store(&s->dedup_window_ms, o->dedup_window_ms);
     if (!o->read_only && mkdir(dir, 0700) != 0 && errno != EEXIST) {
         snprintf(err, errlen, "cannot create data dir %s: %s", dir, strerror(errno));
@@ -584,10 +588,10 @@ int64_t c360_store_event_cutoff(c360_store *s)
 }
 const unsigned char *c360_store_secret(const c360_store *s) { return s->secret; }
 
-void c360_store_set_retention(c360_store *s, int64_t retention_ms, int64_t dedup_window_ms)
+int64_t c360_store_alert_cutoff(c360_store *s)
 {
-    atomic_store(&s->retention_ms, retention_ms);
-    atomic_store(&s->dedup_window_ms, dedup_window_ms);
+    int64_t ret = atomic_load(&s->alert_retention_ms);
+    return ret > 0 ? c360_now_ms() - ret : INT64_MIN;
 }
 
 int c360_store_failed(c360_store *s) { return atomic_load(&s->failed); }

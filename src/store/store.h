@@ -24,6 +24,7 @@ typedef struct c360_store_opts {
     int64_t partitions;        /* used when creating a new store */
     int64_t dedup_window_ms;   /* for the compaction filter */
     int64_t retention_ms;      /* 0 = keep events forever */
+    int64_t alert_retention_ms; /* 0 = keep fraud alert records ('F' 'a') forever */
     int low_priority_compaction; /* compaction threads at nice 19 (a server: reads first) */
 } c360_store_opts;
 
@@ -46,10 +47,11 @@ int64_t c360_store_estimate_keys(c360_store *s);
 /* Make every write so far durable in SST files and drop obsolete WAL/SST files; used by erasure
  * so that deleted bytes do not linger. */
 int c360_store_flush_compact(c360_store *s, const void *lo, size_t lol, const void *hi, size_t hil);
-void c360_store_set_retention(c360_store *s, int64_t retention_ms, int64_t dedup_window_ms);
 /* Events with an event time before this are past retention: invisible to reads now, removed by
  * compaction later. INT64_MIN when retention is off. */
 int64_t c360_store_event_cutoff(c360_store *s);
+/* The same for fraud alert records (alert_retention_ms, by the time they were raised). */
+int64_t c360_store_alert_cutoff(c360_store *s);
 /* After a failed write (disk full) the store refuses writes; 1 while it does. */
 int c360_store_failed(c360_store *s);
 /* Reopens a failed store once there is space again (writer thread, between groups; no iterator
