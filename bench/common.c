@@ -174,3 +174,18 @@ uint64_t route_hash(const char *line, size_t len)
     for (const char *p = k + klen; p < line + len && *p != '"'; p++) h = (h ^ (unsigned char)*p) * 1099511628211ULL;
     return h;
 }
+
+void fresh_report(const char *tool, const char *acked, const char *write, int64_t *fr, int64_t *ack, int m, int first,
+                  int failures)
+{
+    size_t n = (size_t)m;
+    qsort(fr, n, sizeof *fr, cmp_i64);
+    qsort(ack, n, sizeof *ack, cmp_i64);
+    fprintf(stderr, "%s fresh: %d samples: %s->visible p50 %.0f us p99 %.0f us; visible on the first read %d/%d; "
+                    "1-event %s p50 %.0f us p99 %.0f us; failures %d\n",
+            tool, m, acked, (double)pct(fr, n, 50) / 1e3, (double)pct(fr, n, 99) / 1e3, first, m, write,
+            (double)pct(ack, n, 50) / 1e3, (double)pct(ack, n, 99) / 1e3, failures);
+    printf("RESULT mode=fresh n=%d p50_us=%.1f p99_us=%.1f max_us=%.1f first_read=%d ack_p50_us=%.1f ack_p99_us=%.1f failures=%d\n", m,
+           (double)pct(fr, n, 50) / 1e3, (double)pct(fr, n, 99) / 1e3, m ? (double)fr[m - 1] / 1e3 : 0, first,
+           (double)pct(ack, n, 50) / 1e3, (double)pct(ack, n, 99) / 1e3, failures);
+}

@@ -1,6 +1,7 @@
 /* common.h -- owns what the benchmark's client tools (loadgen, pgload, redisload) share: error
  * exit, allocation, the monotonic clock, nearest-rank percentiles, a growable byte buffer, RESP
- * framing, loopback TCP connections and the routing of events to connections by person.
+ * framing, loopback TCP connections, the routing of events to connections by person and the
+ * freshness summary.
  * One implementation each, so the three tools measure and report the same way. */
 #ifndef BENCH_COMMON_H
 #define BENCH_COMMON_H
@@ -35,6 +36,12 @@ long resp_value(const char *b, size_t n);
 
 /* blocking TCP connection to host:port (numeric IPv4) with TCP_NODELAY; -1 if refused */
 int tcp_connect(const char *host, int port);
+
+/* freshness summary (pgload, redisload): sorts the m samples of fr (acknowledgement -> visible)
+ * and ack (the 1-event write), prints the human line ("<tool> fresh: ... <acked>->visible ...,
+ * 1-event <write> ...") and the RESULT line */
+void fresh_report(const char *tool, const char *acked, const char *write, int64_t *fr, int64_t *ack, int m, int first,
+                  int failures);
 
 /* FNV-1a of an NDJSON event's anonymousId (else userId): K connections take hash % K, so one
  * person's events stay in order on one connection and connections never share a customer */

@@ -14,6 +14,7 @@
  * error stops the run with exit status 1. libpq, one thread per connection. */
 #define _GNU_SOURCE
 #include "common.h"
+#include "fanout.h"
 
 #include <libpq-fe.h>
 #include <pthread.h>
@@ -22,39 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-typedef struct {
-    char *data;
-    size_t len, cap;
-    int n;
-} batch;
-
-static void badd(batch *b, int n, const char *line, size_t len)
-{
-    size_t need = b->len + len + 16;
-    if (need > b->cap) {
-        while (need > b->cap) b->cap = b->cap ? b->cap * 2 : 1 << 16;
-        b->data = xrealloc(b->data, b->cap);
-    }
-    b->len += (size_t)sprintf(b->data + b->len, "%d\x02", n);
-    memcpy(b->data + b->len, line, len);
-    b->len += len;
-    b->data[b->len++] = '\n';
-    b->n++;
-}
-
-#define QDEPTH 4
-typedef struct {
-    pthread_t th;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    batch *q[QDEPTH];
-    int head, count, done;
-    const char *db;
-    uint64_t stored, batches;
-    int64_t *lat;
-    size_t nlat, caplat;
-} worker;
 
 static PGconn *connect_db(const char *db)
 {
@@ -83,11 +51,11 @@ static void exec_ok(PGconn *c, const char *sql, ExecStatusType want)
 }
 
 /* one micro-batch in one transaction; returns the events stored */
-static int run_batch(PGconn *c, const batch *b)
+static int run_batch(PGconn *c, const fanout_batch *b)
 {
     exec_ok(c, "BEGIN", PGRES_COMMAND_OK);
     exec_ok(c, "COPY stage (n, j) FROM STDIN WITH (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')", PGRES_COPY_IN);
-    if (PQputCopyData(c, b->data, (int)b->len) != 1 || PQputCopyEnd(c, NULL) != 1) {
+    if (PQputCopyData(c, b->data.b, (int)b->data.n) != 1 || PQputCopyEnd(c, NULL) != 1) {
         fprintf(stderr, "pgload: COPY: %s", PQerrorMessage(c));
         exit(1);
     }
@@ -109,118 +77,26 @@ static int run_batch(PGconn *c, const batch *b)
     return stored;
 }
 
-static void *worker_main(void *arg)
+/* ---- ingest through fanout.c: a batch is COPY text, line number \x02 event */
+static void *pg_connect(void *db) { return connect_db(db); }
+static void pg_disconnect(void *c) { PQfinish(c); }
+static uint64_t pg_run(void *c, const fanout_batch *b) { return (uint64_t)run_batch(c, b); }
+static void pg_add(void *arg, fanout_batch *b, uint64_t n, const char *line, size_t len)
 {
-    worker *w = arg;
-    PGconn *c = connect_db(w->db);
-    for (;;) {
-        pthread_mutex_lock(&w->mu);
-        while (!w->count && !w->done) pthread_cond_wait(&w->cv, &w->mu);
-        if (!w->count && w->done) {
-            pthread_mutex_unlock(&w->mu);
-            break;
-        }
-        batch *b = w->q[w->head];
-        pthread_mutex_unlock(&w->mu);
-        int64_t t0 = now_ns();
-        w->stored += (uint64_t)run_batch(c, b);
-        w->batches++;
-        if (w->nlat == w->caplat) w->lat = xrealloc(w->lat, sizeof *w->lat * (w->caplat = w->caplat ? w->caplat * 2 : 4096));
-        w->lat[w->nlat++] = now_ns() - t0;
-        free(b->data);
-        free(b);
-        pthread_mutex_lock(&w->mu);
-        w->head = (w->head + 1) % QDEPTH;
-        w->count--;
-        pthread_cond_broadcast(&w->cv);
-        pthread_mutex_unlock(&w->mu);
-    }
-    PQfinish(c);
-    return NULL;
-}
-
-static void push(worker *w, batch *b)
-{
-    pthread_mutex_lock(&w->mu);
-    while (w->count == QDEPTH) pthread_cond_wait(&w->cv, &w->mu);
-    w->q[(w->head + w->count) % QDEPTH] = b;
-    w->count++;
-    pthread_cond_broadcast(&w->cv);
-    pthread_mutex_unlock(&w->mu);
+    (void)arg;
+    if (memchr(line, '\x01', len) || memchr(line, '\x02', len)) die("an event contains a \\x01 or \\x02 byte");
+    bprintf(&b->data, "%llu\x02", (unsigned long long)n);
+    bput(&b->data, line, len);
+    bput(&b->data, "\n", 1);
 }
 
 static double opt_max_seconds = 0;
 
 static int cmd_ingest(const char *db, const char *file, int bsize, int k)
 {
-    FILE *f = fopen(file, "r");
-    if (!f) die("cannot open the NDJSON file");
-    worker *ws = calloc((size_t)k, sizeof *ws);
-    batch **cur = calloc((size_t)k, sizeof *cur);
-    if (!ws || !cur) die("out of memory");
-    for (int i = 0; i < k; i++) {
-        pthread_mutex_init(&ws[i].mu, NULL);
-        pthread_cond_init(&ws[i].cv, NULL);
-        ws[i].db = db;
-    }
-    /* connect everyone before the clock starts */
-    for (int i = 0; i < k; i++)
-        if (pthread_create(&ws[i].th, NULL, worker_main, &ws[i])) die("pthread_create");
-    struct timespec settle = {0, 200000000};
-    nanosleep(&settle, NULL);
-    int64_t t0 = now_ns();
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    uint64_t lines = 0;
-    int64_t stop_at = opt_max_seconds > 0 ? t0 + (int64_t)(opt_max_seconds * 1e9) : INT64_MAX;
-    while ((len = getline(&line, &cap, f)) >= 0) {
-        if ((lines & 255) == 0 && now_ns() >= stop_at) break;
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) len--;
-        if (!len) continue;
-        if (memchr(line, '\x01', (size_t)len) || memchr(line, '\x02', (size_t)len)) die("an event contains a \\x01 or \\x02 byte");
-        int p = (int)(route_hash(line, (size_t)len) % (uint64_t)k);
-        if (!cur[p]) cur[p] = calloc(1, sizeof **cur);
-        if (!cur[p]) die("out of memory");
-        badd(cur[p], (int)lines, line, (size_t)len);
-        lines++;
-        if (cur[p]->n >= bsize) {
-            push(&ws[p], cur[p]);
-            cur[p] = NULL;
-        }
-    }
-    for (int p = 0; p < k; p++) {
-        if (cur[p]) push(&ws[p], cur[p]);
-        pthread_mutex_lock(&ws[p].mu);
-        ws[p].done = 1;
-        pthread_cond_broadcast(&ws[p].cv);
-        pthread_mutex_unlock(&ws[p].mu);
-    }
-    uint64_t stored = 0, batches = 0;
-    int64_t *lat = NULL;
-    size_t nlat = 0;
-    for (int p = 0; p < k; p++) {
-        pthread_join(ws[p].th, NULL);
-        stored += ws[p].stored;
-        batches += ws[p].batches;
-        lat = xrealloc(lat, sizeof *lat * (nlat + ws[p].nlat));
-        memcpy(lat + nlat, ws[p].lat, sizeof *lat * ws[p].nlat);
-        nlat += ws[p].nlat;
-        free(ws[p].lat);
-    }
-    double secs = (double)(now_ns() - t0) / 1e9;
-    qsort(lat, nlat, sizeof *lat, cmp_i64);
-    fprintf(stderr, "pgload ingest: %llu lines, %llu events stored in %llu transactions in %.2f s = %.0f events/s; "
-                    "transaction p50 %.1f ms p99 %.1f ms (batch %d, %d connections)\n",
-            (unsigned long long)lines, (unsigned long long)stored, (unsigned long long)batches, secs, (double)stored / secs,
-            (double)pct(lat, nlat, 50) / 1e6, (double)pct(lat, nlat, 99) / 1e6, bsize, k);
-    printf("RESULT mode=ingest lines=%llu events=%llu batches=%llu secs=%.3f events_per_s=%.0f txn_p50_us=%.1f txn_p99_us=%.1f\n",
-           (unsigned long long)lines, (unsigned long long)stored, (unsigned long long)batches, secs, (double)stored / secs,
-           (double)pct(lat, nlat, 50) / 1e3, (double)pct(lat, nlat, 99) / 1e3);
-    free(lat);
-    free(line);
-    fclose(f);
-    return 0;
+    fanout_ops ops = {.tool = "pgload", .unit = "transaction", .units = "transactions", .key = "txn", .settle_ms = 200, .connect = pg_connect,
+                      .add = pg_add, .run = pg_run, .disconnect = pg_disconnect, .arg = (void *)db};
+    return fanout_ingest(&ops, file, bsize, k, opt_max_seconds);
 }
 
 static long probe_count(PGconn *c, const char *id)
@@ -266,14 +142,15 @@ static int cmd_fresh(const char *db, const char *idsfile, int samples)
             continue;
         }
         char ev[512];
-        batch b = {0};
+        fanout_batch b = {0};
         int el = snprintf(ev, sizeof ev, "{\"type\":\"track\",\"userId\":\"%s\",\"event\":\"Freshness Probe\",\"messageId\":\"pgfresh-%llu-%d\"}",
                           id, (unsigned long long)x, i);
-        badd(&b, 0, ev, (size_t)el);
+        pg_add(NULL, &b, 0, ev, (size_t)el);
+        b.n = 1;
         int64_t ts = now_ns();
         run_batch(c, &b);
         int64_t tack = now_ns();
-        free(b.data);
+        free(b.data.b);
         int reads = 0;
         long now;
         do {
@@ -289,15 +166,7 @@ static int cmd_fresh(const char *db, const char *idsfile, int samples)
         ack[m] = tack - ts;
         m++;
     }
-    qsort(fr, (size_t)m, sizeof *fr, cmp_i64);
-    qsort(ack, (size_t)m, sizeof *ack, cmp_i64);
-    fprintf(stderr, "pgload fresh: %d samples: commit->visible p50 %.0f us p99 %.0f us; visible on the first read %d/%d; "
-                    "1-event transaction p50 %.0f us p99 %.0f us; failures %d\n",
-            m, (double)pct(fr, (size_t)m, 50) / 1e3, (double)pct(fr, (size_t)m, 99) / 1e3, first, m,
-            (double)pct(ack, (size_t)m, 50) / 1e3, (double)pct(ack, (size_t)m, 99) / 1e3, failures);
-    printf("RESULT mode=fresh n=%d p50_us=%.1f p99_us=%.1f max_us=%.1f first_read=%d ack_p50_us=%.1f ack_p99_us=%.1f failures=%d\n", m,
-           (double)pct(fr, (size_t)m, 50) / 1e3, (double)pct(fr, (size_t)m, 99) / 1e3, m ? (double)fr[m - 1] / 1e3 : 0, first,
-           (double)pct(ack, (size_t)m, 50) / 1e3, (double)pct(ack, (size_t)m, 99) / 1e3, failures);
+    fresh_report("pgload", "commit", "transaction", fr, ack, m, first, failures);
     PQfinish(c);
     return 0;
 }

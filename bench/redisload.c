@@ -14,6 +14,7 @@
  * error reply stops the run with exit status 1. */
 #define _GNU_SOURCE
 #include "common.h"
+#include "fanout.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -84,145 +85,56 @@ static long read_reply(rconn *r)
 }
 
 /* ---------------------------------------------------------------- ingest */
-typedef struct {
-    buf cmds;
-    int n;
-} batch;
-
-#define QDEPTH 4
-typedef struct {
-    pthread_t th;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    batch *q[QDEPTH];
-    int head, count, done;
-    uint64_t stored, batches;
-    int64_t *lat;
-    size_t nlat, caplat;
-} worker;
-
-static void *worker_main(void *arg)
+/* through fanout.c: a batch is B pipelined "EVALSHA SHA 0 <event>", acknowledged by B replies */
+static void *redis_connect(void *arg)
 {
-    worker *w = arg;
-    rconn r = {.fd = connect_redis()};
-    for (;;) {
-        pthread_mutex_lock(&w->mu);
-        while (!w->count && !w->done) pthread_cond_wait(&w->cv, &w->mu);
-        if (!w->count && w->done) {
-            pthread_mutex_unlock(&w->mu);
-            break;
-        }
-        batch *b = w->q[w->head];
-        pthread_mutex_unlock(&w->mu);
-        int64_t t0 = now_ns();
-        send_all(r.fd, b->cmds.b, b->cmds.n);
-        for (int i = 0; i < b->n; i++) {
-            long len = read_reply(&r);
-            if (r.in.b[0] == '-') {
-                fprintf(stderr, "redisload: Redis error: %.*s\n", (int)(len > 400 ? 400 : len), r.in.b);
-                exit(1);
-            }
-            if (r.in.b[0] == ':' && r.in.b[1] == '1') w->stored++;
-            bconsume(&r.in, (size_t)len);
-        }
-        w->batches++;
-        if (w->nlat == w->caplat) w->lat = xrealloc(w->lat, sizeof *w->lat * (w->caplat = w->caplat ? w->caplat * 2 : 4096));
-        w->lat[w->nlat++] = now_ns() - t0;
-        free(b->cmds.b);
-        free(b);
-        pthread_mutex_lock(&w->mu);
-        w->head = (w->head + 1) % QDEPTH;
-        w->count--;
-        pthread_cond_broadcast(&w->cv);
-        pthread_mutex_unlock(&w->mu);
-    }
-    close(r.fd);
-    free(r.in.b);
-    return NULL;
+    (void)arg;
+    rconn *r = calloc(1, sizeof *r);
+    if (!r) die("out of memory");
+    r->fd = connect_redis();
+    return r;
 }
 
-static void push(worker *w, batch *b)
+static void redis_disconnect(void *c)
 {
-    pthread_mutex_lock(&w->mu);
-    while (w->count == QDEPTH) pthread_cond_wait(&w->cv, &w->mu);
-    w->q[(w->head + w->count) % QDEPTH] = b;
-    w->count++;
-    pthread_cond_broadcast(&w->cv);
-    pthread_mutex_unlock(&w->mu);
+    rconn *r = c;
+    close(r->fd);
+    free(r->in.b);
+    free(r);
+}
+
+static void redis_add(void *sha, fanout_batch *b, uint64_t n, const char *line, size_t len)
+{
+    (void)n;
+    const char *argv[4] = {"EVALSHA", sha, "0", line};
+    size_t lens[4] = {7, strlen(sha), 1, len};
+    bcmd(&b->data, 4, argv, lens);
+}
+
+static uint64_t redis_run(void *c, const fanout_batch *b)
+{
+    rconn *r = c;
+    uint64_t stored = 0;
+    send_all(r->fd, b->data.b, b->data.n);
+    for (int i = 0; i < b->n; i++) {
+        long len = read_reply(r);
+        if (r->in.b[0] == '-') {
+            fprintf(stderr, "redisload: Redis error: %.*s\n", (int)(len > 400 ? 400 : len), r->in.b);
+            exit(1);
+        }
+        if (r->in.b[0] == ':' && r->in.b[1] == '1') stored++;
+        bconsume(&r->in, (size_t)len);
+    }
+    return stored;
 }
 
 static double opt_max_seconds = 0;
 
 static int cmd_ingest(const char *sha, const char *file, int bsize, int k)
 {
-    FILE *f = fopen(file, "r");
-    if (!f) die("cannot open the NDJSON file");
-    worker *ws = calloc((size_t)k, sizeof *ws);
-    batch **cur = calloc((size_t)k, sizeof *cur);
-    if (!ws || !cur) die("out of memory");
-    for (int i = 0; i < k; i++) {
-        pthread_mutex_init(&ws[i].mu, NULL);
-        pthread_cond_init(&ws[i].cv, NULL);
-        if (pthread_create(&ws[i].th, NULL, worker_main, &ws[i])) die("pthread_create");
-    }
-    struct timespec settle = {0, 100000000};
-    nanosleep(&settle, NULL);
-    int64_t t0 = now_ns();
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    uint64_t lines = 0;
-    size_t shalen = strlen(sha);
-    int64_t stop_at = opt_max_seconds > 0 ? t0 + (int64_t)(opt_max_seconds * 1e9) : INT64_MAX;
-    while ((len = getline(&line, &cap, f)) >= 0) {
-        if ((lines & 255) == 0 && now_ns() >= stop_at) break;
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) len--;
-        if (!len) continue;
-        int p = (int)(route_hash(line, (size_t)len) % (uint64_t)k);
-        if (!cur[p]) cur[p] = calloc(1, sizeof **cur);
-        if (!cur[p]) die("out of memory");
-        const char *argv[4] = {"EVALSHA", sha, "0", line};
-        size_t lens[4] = {7, shalen, 1, (size_t)len};
-        bcmd(&cur[p]->cmds, 4, argv, lens);
-        cur[p]->n++;
-        lines++;
-        if (cur[p]->n >= bsize) {
-            push(&ws[p], cur[p]);
-            cur[p] = NULL;
-        }
-    }
-    for (int p = 0; p < k; p++) {
-        if (cur[p]) push(&ws[p], cur[p]);
-        pthread_mutex_lock(&ws[p].mu);
-        ws[p].done = 1;
-        pthread_cond_broadcast(&ws[p].cv);
-        pthread_mutex_unlock(&ws[p].mu);
-    }
-    uint64_t stored = 0, batches = 0;
-    int64_t *lat = NULL;
-    size_t nlat = 0;
-    for (int p = 0; p < k; p++) {
-        pthread_join(ws[p].th, NULL);
-        stored += ws[p].stored;
-        batches += ws[p].batches;
-        lat = xrealloc(lat, sizeof *lat * (nlat + ws[p].nlat));
-        memcpy(lat + nlat, ws[p].lat, sizeof *lat * ws[p].nlat);
-        nlat += ws[p].nlat;
-        free(ws[p].lat);
-    }
-    double secs = (double)(now_ns() - t0) / 1e9;
-    qsort(lat, nlat, sizeof *lat, cmp_i64);
-    fprintf(stderr, "redisload ingest: %llu lines, %llu events stored in %llu batches in %.2f s = %.0f events/s; "
-                    "batch p50 %.1f ms p99 %.1f ms (batch %d, %d connections)\n",
-            (unsigned long long)lines, (unsigned long long)stored, (unsigned long long)batches, secs, (double)stored / secs,
-            (double)pct(lat, nlat, 50) / 1e6, (double)pct(lat, nlat, 99) / 1e6, bsize, k);
-    printf("RESULT mode=ingest lines=%llu events=%llu batches=%llu secs=%.3f events_per_s=%.0f batch_p50_us=%.1f batch_p99_us=%.1f\n",
-           (unsigned long long)lines, (unsigned long long)stored, (unsigned long long)batches, secs, (double)stored / secs,
-           (double)pct(lat, nlat, 50) / 1e3, (double)pct(lat, nlat, 99) / 1e3);
-    free(lat);
-    free(line);
-    fclose(f);
-    return 0;
+    fanout_ops ops = {.tool = "redisload", .unit = "batch", .units = "batches", .key = "batch", .settle_ms = 100, .connect = redis_connect,
+                      .add = redis_add, .run = redis_run, .disconnect = redis_disconnect, .arg = (void *)sha};
+    return fanout_ingest(&ops, file, bsize, k, opt_max_seconds);
 }
 
 /* ---------------------------------------------------------------- lookups (fresh, verify) */
@@ -372,15 +284,7 @@ static int cmd_fresh(const char *isha, const char *lsha, const char *path, int s
         ack[m] = tack - ts;
         m++;
     }
-    qsort(fr, (size_t)m, sizeof *fr, cmp_i64);
-    qsort(ack, (size_t)m, sizeof *ack, cmp_i64);
-    fprintf(stderr, "redisload fresh: %d samples: ack->visible p50 %.0f us p99 %.0f us; visible on the first read %d/%d; "
-                    "1-event write p50 %.0f us p99 %.0f us; failures %d\n",
-            m, (double)pct(fr, (size_t)m, 50) / 1e3, (double)pct(fr, (size_t)m, 99) / 1e3, first, m,
-            (double)pct(ack, (size_t)m, 50) / 1e3, (double)pct(ack, (size_t)m, 99) / 1e3, failures);
-    printf("RESULT mode=fresh n=%d p50_us=%.1f p99_us=%.1f max_us=%.1f first_read=%d ack_p50_us=%.1f ack_p99_us=%.1f failures=%d\n", m,
-           (double)pct(fr, (size_t)m, 50) / 1e3, (double)pct(fr, (size_t)m, 99) / 1e3, m ? (double)fr[m - 1] / 1e3 : 0, first,
-           (double)pct(ack, (size_t)m, 50) / 1e3, (double)pct(ack, (size_t)m, 99) / 1e3, failures);
+    fresh_report("redisload", "ack", "write", fr, ack, m, first, failures);
     return 0;
 }
 
