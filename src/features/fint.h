@@ -246,6 +246,21 @@ void fmt_money(strbuf *out, int64_t fixed);
 
 /* rebuild.c / rebuild_live.c */
 int fevent_from_store(c360_event *ev, const char *json, size_t n, int64_t ts);
+/* The replay walk both rebuilds share: the customers whose keys lie in [lo, hi), in key order;
+ * a customer's record sorts before its events (by event time), so each is begun at its record,
+ * given its stored events in time order, and ended before the next one begins. begin() answers
+ * FREPLAY_GO, FREPLAY_SKIP (this customer is left out) or FREPLAY_STOP (the walk ends before
+ * it: *stop_pid = its pid). Returns 1 when the walk reached hi, 0 when begin() stopped it, -1
+ * when end() failed. */
+enum { FREPLAY_GO, FREPLAY_SKIP, FREPLAY_STOP };
+typedef struct {
+    int (*begin)(void *arg, uint64_t pid, const char *rec, size_t n);
+    void (*event)(void *arg, const c360_event *ev);
+    int (*end)(void *arg);         /* 0, or -1 to stop the walk */
+    void *arg;
+} freplay_cbs;
+int freplay_walk(c360_store *st, const void *lo, size_t lol, const void *hi, size_t hil, const freplay_cbs *cb,
+                 uint64_t *stop_pid);
 /* decodes p's state; when it belongs to an older generation, the rebuilt one ('P' pid 'X') */
 int fstate_load(c360_features *f, const struct c360_profile *p, fstate *s);
 int fstate_load_ro(c360_features *f, const struct c360_profile *p, fstate *s);   /* fstate_decode_ro */

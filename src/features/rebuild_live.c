@@ -15,7 +15,6 @@
  * it too. Segment memberships carry over and are re-evaluated at each customer's next event. */
 #include "features/fint.h"
 #include "profile/profile.h"
-#include "sources/event.h"
 #include "store/keys.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -120,86 +119,85 @@ int c360_features_rebuild_begin(c360_features *f, char *err, size_t errlen)
     return 0;
 }
 
+/* one replay step's walk (freplay_walk): each customer's new state is built from the carried-over
+ * memberships and merge times plus its events, and written to its shadow key */
+typedef struct {
+    c360_features *f;
+    c360_txn *txn;
+    fstate ns;
+    uint64_t pid;
+    int have;
+    long budget, spent;
+    c360_json j;
+    strbuf buf;
+    uint64_t *nprof, *nev;
+} live;
+
+static int live_begin(void *arg, uint64_t pid, const char *rec, size_t n)
+{
+    live *l = arg;
+    frebuild *rb = &l->f->rb;
+    if (l->spent >= l->budget) return FREPLAY_STOP;
+    c360_profile p;
+    if (c360_profile_decode(&p, rec, n)) return FREPLAY_SKIP; /* corrupt: left as it is */
+    /* memberships and merge times are not in the events: they carry over */
+    fstate old;
+    fstate_decode(&old, &l->f->set, p.ext, p.next);
+    fstate_init(&l->ns, &rb->set);
+    free(l->ns.segs);
+    l->ns.segs = old.segs;
+    l->ns.nsegs = old.nsegs;
+    old.segs = NULL;
+    old.nsegs = 0;
+    free(l->ns.merges);
+    l->ns.merges = old.merges;
+    l->ns.nmerges = old.nmerges;
+    old.merges = NULL;
+    old.nmerges = 0;
+    fstate_release(&old);
+    c360_profile_release(&p);
+    l->pid = pid;
+    l->have = 1;
+    return FREPLAY_GO;
+}
+
+static void live_event(void *arg, const c360_event *ev)
+{
+    live *l = arg;
+    char perr[64];
+    if (c360_json_parse(&l->j, ev->json.buf, ev->json.len, perr, sizeof perr)) l->j.ntok = 0;
+    int ord;
+    fstate_apply(&l->ns, &l->f->rb.set, ev, &l->j, &ord);
+    (*l->nev)++;
+    l->spent++;
+}
+
+static int live_end(void *arg)
+{
+    live *l = arg;
+    c360_key sk;
+    c360_key_shadow(&sk, l->pid);
+    sb_reset(&l->buf);
+    fstate_encode(&l->ns, &l->f->rb.set, &l->buf);
+    c360_txn_put(l->txn, sk.b, sk.n, l->buf.buf, l->buf.len);
+    fstate_release(&l->ns);
+    l->have = 0;
+    (*l->nprof)++;
+    return 0;
+}
+
 /* replays the customers whose keys lie in [lo, hi) until `budget` events are spent (at a
  * customer boundary); *next = the first pid not done, or 0 with *end set */
-static int replay(c360_features *f, c360_txn *txn, const void *lo, size_t lol, const void *hi, size_t hil, long budget,
-                  uint64_t *next, int *end, uint64_t *nprof, uint64_t *nev)
+static void replay(c360_features *f, c360_txn *txn, const void *lo, size_t lol, const void *hi, size_t hil, long budget,
+                   uint64_t *next, int *end, uint64_t *nprof, uint64_t *nev)
 {
-    frebuild *rb = &f->rb;
-    c360_iter *it = c360_iter_new(f->store, lo, lol, hi, hil);
-    fstate ns;
-    uint64_t pid = 0;
-    int have = 0;
-    long spent = 0;
-    c360_json j;
-    c360_json_init(&j);
-    strbuf buf = STRBUF_INIT;
-    *end = 0;
-    for (c360_iter_first(it);; c360_iter_next(it)) {
-        int valid = c360_iter_valid(it);
-        size_t kl = 0, vl = 0;
-        const char *k = valid ? c360_iter_key(it, &kl) : NULL;
-        const char *v = valid ? c360_iter_value(it, &vl) : NULL;
-        int is_rec = valid && kl == 10 && k[9] == C360_SUB_RECORD;
-        if (have && (!valid || is_rec)) { /* the previous customer is complete */
-            c360_key sk;
-            c360_key_shadow(&sk, pid);
-            sb_reset(&buf);
-            fstate_encode(&ns, &rb->set, &buf);
-            c360_txn_put(txn, sk.b, sk.n, buf.buf, buf.len);
-            fstate_release(&ns);
-            have = 0;
-            (*nprof)++;
-        }
-        if (!valid) {
-            *end = 1;
-            break;
-        }
-        if (is_rec) {
-            uint64_t this_pid = c360_get_u64be((const unsigned char *)k + 1);
-            if (spent >= budget) {
-                *next = this_pid;
-                break;
-            }
-            c360_profile p;
-            if (c360_profile_decode(&p, v, vl)) continue; /* corrupt: left as it is */
-            /* memberships and merge times are not in the events: they carry over */
-            fstate old;
-            fstate_decode(&old, &f->set, p.ext, p.next);
-            fstate_init(&ns, &rb->set);
-            free(ns.segs);
-            ns.segs = old.segs;
-            ns.nsegs = old.nsegs;
-            old.segs = NULL;
-            old.nsegs = 0;
-            free(ns.merges);
-            ns.merges = old.merges;
-            ns.nmerges = old.nmerges;
-            old.merges = NULL;
-            old.nmerges = 0;
-            fstate_release(&old);
-            c360_profile_release(&p);
-            pid = this_pid;
-            have = 1;
-        } else if (have && kl == 26 && k[9] == C360_SUB_EVENT && c360_get_u64be((const unsigned char *)k + 1) == pid) {
-            c360_event ev;
-            int64_t ts = (int64_t)(c360_get_u64be((const unsigned char *)k + 10) - C360_TS_BIAS);
-            if (fevent_from_store(&ev, v, vl, ts) == 0) {
-                char perr[64];
-                if (c360_json_parse(&j, ev.json.buf, ev.json.len, perr, sizeof perr)) j.ntok = 0;
-                int ord;
-                fstate_apply(&ns, &rb->set, &ev, &j, &ord);
-                (*nev)++;
-                spent++;
-            }
-            c360_event_release(&ev);
-        }
-    }
-    if (have) fstate_release(&ns);
-    c360_iter_free(it);
-    c360_json_release(&j);
-    sb_release(&buf);
-    return 0;
+    live l = {.f = f, .txn = txn, .budget = budget, .buf = STRBUF_INIT, .nprof = nprof, .nev = nev};
+    c360_json_init(&l.j);
+    freplay_cbs cb = {live_begin, live_event, live_end, &l};
+    *end = freplay_walk(f->store, lo, lol, hi, hil, &cb, next) == 1;
+    if (l.have) fstate_release(&l.ns);
+    c360_json_release(&l.j);
+    sb_release(&l.buf);
 }
 
 static int cmp_u64(const void *a, const void *b)
