@@ -39,7 +39,7 @@
  * C11, libc + zlib. Output is deterministic (same input and options give the same bytes). */
 #define _POSIX_C_SOURCE 200809L
 #include "common.h"
-#include "util/clock.h"   /* c360_days_from_civil: the project's own calendar arithmetic */
+#include "util/clock.h"   /* the project's own calendar arithmetic and time format */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -161,19 +161,6 @@ static uint32_t cust_find(long cid, const char *country, size_t clen)
 }
 
 /* ---- time ---- */
-static void civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
-{
-    z += 719468;
-    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    const unsigned doe = (unsigned)(z - era * 146097);
-    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = (int)(yoe + era * 400 + (*m <= 2));
-}
-
 static int parse_date(const char *s, size_t n, int64_t *out)
 {
     int Y, M, D, h, mi, se = 0;
@@ -389,17 +376,8 @@ static void bjstr(buf *b, const char *s)
     b->n = (size_t)(w - b->b);
 }
 
-static void fmt_ts(char out[64], int64_t ms)
-{
-    int64_t s = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
-    int64_t days = s >= 0 ? s / 86400 : (s - 86399) / 86400;
-    int64_t sod = s - days * 86400;
-    int y;
-    unsigned m, d;
-    civil_from_days(days, &y, &m, &d);
-    snprintf(out, 64, "%04d-%02u-%02uT%02u:%02u:%02u.%03uZ", y, m, d, (unsigned)(sod / 3600) % 24u, (unsigned)(sod / 60 % 60),
-             (unsigned)(sod % 60), (unsigned)(ms - s * 1000) % 1000u);
-}
+/* event times as the project writes them (c360_time_format: UTC, milliseconds) */
+static void fmt_ts(char out[64], int64_t ms) { c360_time_format(ms, out); }
 
 static void ids(buf *b, const customer *c, long k, int with_user)
 {
