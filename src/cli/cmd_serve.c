@@ -4,6 +4,7 @@
 #include "cli/cli.h"
 #include "core/metrics.h"
 #include "engine/engine.h"
+#include "engine/inflight.h"
 #include "features/features.h"
 #include "privacy/audit.h"
 #include "profile/profile.h"
@@ -34,35 +35,30 @@ typedef struct maint {
     int64_t inactive_ms;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int stop, busy;
+    int stop;
     pthread_t th;
 } maint;
 
-static void sweep_done(c360_job *job)
+/* One sweep, waited for. It is a privacy action like any other: each erasure and the sweep are
+ * audited. */
+static void sweep(maint *m)
 {
-    maint *m = job->udata;
-    /* the sweep is a privacy action like any other: each erasure and the sweep are audited */
-    if (m->audit && job->status == 0) {
+    c360_job job = {.sweep_before_ms = c360_now_ms() - m->inactive_ms};
+    if (c360_engine_run(m->engine, &job, NULL) == 0 && m->audit && job.status == 0) {
         char id[20], d[64];
-        for (int i = 0; i < job->swept; i++) {
-            c360_profile_id_str(job->swept_pids[i], id);
+        for (int i = 0; i < job.swept; i++) {
+            c360_profile_id_str(job.swept_pids[i], id);
             c360_audit_log(m->audit, "retention", "system", "erase", id, "{\"reason\":\"inactive\"}", 0);
         }
-        snprintf(d, sizeof d, "{\"erased\":%d}", job->swept);
+        snprintf(d, sizeof d, "{\"erased\":%d}", job.swept);
         c360_audit_log(m->audit, "retention", "system", "retention_sweep", NULL, d, 1);
     }
-    free(job->swept_pids);
-    job->swept_pids = NULL;
-    pthread_mutex_lock(&m->mu);
-    m->busy = 0;
-    pthread_cond_broadcast(&m->cv);
-    pthread_mutex_unlock(&m->mu);
+    free(job.swept_pids);
 }
 
 static void *maint_main(void *arg)
 {
     maint *m = arg;
-    c360_job job;
     pthread_mutex_lock(&m->mu);
     for (;;) {
         struct timespec until;
@@ -70,35 +66,12 @@ static void *maint_main(void *arg)
         until.tv_sec += 3600;
         while (!m->stop && pthread_cond_timedwait(&m->cv, &m->mu, &until) == 0) {}
         if (m->stop) break;
-        memset(&job, 0, sizeof job);
-        job.sweep_before_ms = c360_now_ms() - m->inactive_ms;
-        job.done = sweep_done;
-        job.udata = m;
-        m->busy = 1;
         pthread_mutex_unlock(&m->mu);
-        if (c360_engine_submit(m->engine, &job)) m->busy = 0;
+        sweep(m);
         pthread_mutex_lock(&m->mu);
-        while (m->busy) pthread_cond_wait(&m->cv, &m->mu);
     }
     pthread_mutex_unlock(&m->mu);
     return NULL;
-}
-
-/* The sweep at start runs before the server answers, so nobody reads an expired customer. */
-static void sweep_at_start(maint *m)
-{
-    c360_job job;
-    memset(&job, 0, sizeof job);
-    job.sweep_before_ms = c360_now_ms() - m->inactive_ms;
-    job.done = sweep_done;
-    job.udata = m;
-    pthread_mutex_lock(&m->mu);
-    m->busy = 1;
-    pthread_mutex_unlock(&m->mu);
-    if (c360_engine_submit(m->engine, &job)) return;
-    pthread_mutex_lock(&m->mu);
-    while (m->busy) pthread_cond_wait(&m->cv, &m->mu);
-    pthread_mutex_unlock(&m->mu);
 }
 
 static const char usage[] =
@@ -205,7 +178,7 @@ int c360_cmd_serve(int argc, char **argv)
     maint mt = {.engine = engine, .audit = audit, .inactive_ms = cfg.inactive_erase_ms};
     pthread_mutex_init(&mt.mu, NULL);
     pthread_cond_init(&mt.cv, NULL);
-    if (cfg.inactive_erase_ms > 0) sweep_at_start(&mt);
+    if (cfg.inactive_erase_ms > 0) sweep(&mt);   /* before the server answers: nobody reads an expired customer */
     c360_server_deps deps = {.cfg = &cfg, .store = store, .engine = engine, .metrics = metrics, .rules = &rules,
                              .features = features, .audit = audit, .policy = &policy};
     if (c360_server_start(&server, &deps, err, sizeof err)) {

@@ -1,6 +1,7 @@
 /* kafka_source.c -- consumer thread, batching into engine jobs with their offsets, rebalances,
  * back-pressure, dead letters and the lag gauge. See kafka_source.h. */
 #include "sources/kafka_source.h"
+#include "engine/inflight.h"
 #include "sources/kafka_conf.h"
 #include "sources/kafka_topics.h"
 #include "sources/segment.h"
@@ -33,7 +34,6 @@ typedef struct koff { char *topic; int32_t part; int64_t next; } koff;
 
 typedef struct kjob {
     c360_job job;
-    struct c360_kafka_source *src;
     c360_event *evs;
     int n, cap;
     koff *offs;
@@ -43,7 +43,6 @@ typedef struct kjob {
     char **keys;
     int nmsgs;
     int dlq;                /* dead letters produced: flush them before the offsets are stored */
-    struct kjob *next;
 } kjob;
 
 struct c360_kafka_source {
@@ -59,10 +58,8 @@ struct c360_kafka_source {
     pthread_t th;
     int started;
     _Atomic int stop;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int inflight;
-    kjob *done;              /* answered by the engine, to reap on the consumer thread */
+    pthread_mutex_t mu;      /* guards parts (the lag gauge and commit callbacks read them) */
+    c360_inflight q;         /* jobs in the engine, their answers (reaped on the consumer thread) */
     int rewind;              /* a job failed: rewind to the stored offsets */
     kpart *parts;
     int nparts;
@@ -145,25 +142,14 @@ static void job_note_offset(kjob *j, const char *topic, int32_t part, int64_t ne
     j->offs[j->noffs++] = (koff){xstrdup(topic), part, next};
 }
 
-static void on_done(c360_job *job)
-{
-    kjob *j = (kjob *)job;   /* job is the first member */
-    c360_kafka_source *k = j->src;
-    pthread_mutex_lock(&k->mu);
-    j->next = k->done;
-    k->done = j;
-    k->inflight--;
-    pthread_cond_broadcast(&k->cv);
-    pthread_mutex_unlock(&k->mu);
-}
-
 /* Takes the answered jobs: durable offsets move on, or a failure asks for a rewind. */
 static void reap(c360_kafka_source *k)
 {
+    c360_job **done;
+    int n = c360_inflight_take(&k->q, &done);
     pthread_mutex_lock(&k->mu);
-    kjob *list = k->done;
-    k->done = NULL;
-    for (kjob *j = list; j; j = j->next) {
+    for (int d = 0; d < n; d++) {
+        kjob *j = (kjob *)done[d];   /* job is the first member */
         if (j->job.status) {
             k->rewind = 1;
             continue;
@@ -177,18 +163,17 @@ static void reap(c360_kafka_source *k)
         }
     }
     pthread_mutex_unlock(&k->mu);
-    for (kjob *j = list, *nx; j; j = nx) {
-        nx = j->next;
+    for (int d = 0; d < n; d++) {
+        kjob *j = (kjob *)done[d];
         if (j->job.status) LOG_WARN("kafka batch not stored; rewinding to the stored offsets", "\"code\":\"%s\"", c360_err_name(j->job.status));
         job_free(j);
     }
+    free(done);
 }
 
 static void wait_idle(c360_kafka_source *k)
 {
-    pthread_mutex_lock(&k->mu);
-    while (k->inflight > 0) pthread_cond_wait(&k->cv, &k->mu);
-    pthread_mutex_unlock(&k->mu);
+    c360_inflight_wait(&k->q);
     reap(k);
 }
 
@@ -308,19 +293,8 @@ static int submit(c360_kafka_source *k)
     j->job.n = j->n;
     j->job.extra = j->kv;
     j->job.nextra = j->noffs;
-    j->job.done = on_done;
-    j->job.udata = j;
-    j->src = k;
-    pthread_mutex_lock(&k->mu);
-    k->inflight++;
-    pthread_mutex_unlock(&k->mu);
-    int rc = c360_engine_submit(k->d.engine, &j->job);
-    if (rc) {
-        pthread_mutex_lock(&k->mu);
-        k->inflight--;
-        pthread_mutex_unlock(&k->mu);
-        return rc;
-    }
+    int rc = c360_inflight_submit(&k->q, k->d.engine, &j->job);
+    if (rc) return rc;
     k->cur = NULL;
     return 0;
 }
@@ -453,15 +427,6 @@ static void dead_letter(c360_kafka_source *k, const rd_kafka_message_t *m, const
     k->cur->dlq = 1;
 }
 
-static void erase_done(c360_job *job)
-{
-    c360_kafka_source *k = job->udata;
-    pthread_mutex_lock(&k->mu);
-    k->inflight--;
-    pthread_cond_broadcast(&k->cv);
-    pthread_mutex_unlock(&k->mu);
-}
-
 /* A CDC delete in erase mode: everything before it is written first, then the customer is erased. */
 static void cdc_erase(c360_kafka_source *k, const char *user_id)
 {
@@ -469,19 +434,8 @@ static void cdc_erase(c360_kafka_source *k, const char *user_id)
     wait_idle(k);
     uint64_t pid;
     if (c360_lookup_ident(k->d.store, k->d.rules, "user_id", user_id, &pid) != 1) return; /* nothing (left) to erase */
-    c360_job job = {.erase_pid = pid, .done = erase_done, .udata = k};
-    pthread_mutex_lock(&k->mu);
-    k->inflight++;
-    pthread_mutex_unlock(&k->mu);
-    int rc;
-    while ((rc = c360_engine_submit(k->d.engine, &job)) == C360_EBUSY) nap_ms(5);
-    if (rc) {
-        pthread_mutex_lock(&k->mu);
-        k->inflight--;
-        pthread_mutex_unlock(&k->mu);
-        return;
-    }
-    wait_idle(k);
+    c360_job job = {.erase_pid = pid};
+    if (c360_engine_run(k->d.engine, &job, NULL)) return;
     if (job.status && job.status != C360_ENOPROFILE) LOG_ERROR("CDC erasure failed", "\"code\":\"%s\"", c360_err_name(job.status));
 }
 
@@ -548,17 +502,7 @@ static void *consumer_main(void *arg)
         }
         have = k->cur && (k->cur->nmsgs || k->cur->noffs);
         if (have && (!m || k->cur->nmsgs >= BATCH_MAX)) {
-            pthread_mutex_lock(&k->mu);
-            if (k->inflight >= MAX_INFLIGHT) {
-                struct timespec until;
-                clock_gettime(CLOCK_REALTIME, &until);
-                until.tv_nsec += 50 * 1000000L;
-                if (until.tv_nsec >= 1000000000L) { until.tv_sec++; until.tv_nsec -= 1000000000L; }
-                pthread_cond_timedwait(&k->cv, &k->mu, &until);
-            }
-            int can = k->inflight < MAX_INFLIGHT;
-            pthread_mutex_unlock(&k->mu);
-            if (can) {
+            if (c360_inflight_room(&k->q, MAX_INFLIGHT, 50)) {
                 int rc = submit(k);
                 if (rc == C360_EBUSY) {
                     set_paused(k, 1);   /* back-pressure: stop fetching, keep the group alive */
@@ -625,7 +569,7 @@ int c360_kafka_source_open(c360_kafka_source **out, const c360_kafka_deps *d, ch
     k->cx = (c360_segment_ctx){.rules = d->rules, .secret = c360_store_secret(d->store), .max_event_bytes = c->max_event_bytes,
                                .max_batch_bytes = c->max_batch_bytes};
     pthread_mutex_init(&k->mu, NULL);
-    pthread_cond_init(&k->cv, NULL);
+    c360_inflight_init(&k->q);
     if (!strcmp(c->kafka_cdc_delete, "erase")) k->del = C360_CDC_DELETE_ERASE;
     else if (!strcmp(c->kafka_cdc_delete, "clear")) k->del = C360_CDC_DELETE_CLEAR;
     else {
@@ -762,6 +706,6 @@ void c360_kafka_source_free(c360_kafka_source *k)
     c360_ktopics_free(k->topics, k->ntopics);
     c360_mappings_free(k->maps);
     pthread_mutex_destroy(&k->mu);
-    pthread_cond_destroy(&k->cv);
+    c360_inflight_destroy(&k->q);
     free(k);
 }

@@ -2,6 +2,7 @@
  * with the commit LSN, status updates and reconnects. See pg_replication.h. */
 #include "sources/pg_replication.h"
 #include "core/config.h"
+#include "engine/inflight.h"
 #include "sources/cdc_debezium.h"
 #include "sources/mapping.h"
 #include "sources/pg_snapshot.h"
@@ -38,7 +39,6 @@ typedef struct ptable {
 
 typedef struct pjob {
     c360_job job;
-    struct c360_pg_source *src;
     c360_event *evs;
     int n, cap;
     uint64_t commit_lsn;        /* last transaction completed in this job (0: none) */
@@ -48,7 +48,6 @@ typedef struct pjob {
     unsigned char key[1 + C360_PG_SLOT_MAX];
     unsigned char val[8];
     c360_kv kv;
-    struct pjob *next;
 } pjob;
 
 struct c360_pg_source {
@@ -63,10 +62,7 @@ struct c360_pg_source {
     pthread_t th;
     int started;
     _Atomic int stop;
-    pthread_mutex_t mu;         /* guards inflight, done (the writer's done callback) */
-    pthread_cond_t cv;
-    int inflight;
-    pjob *done;
+    c360_inflight q;            /* jobs in the engine, their answers */
     /* below: the source thread only */
     PGconn *conn;
     int streaming;              /* START_REPLICATION answered: the connection is in COPY BOTH */
@@ -209,27 +205,13 @@ static pjob *cur_job(c360_pg_source *p)
     return p->cur;
 }
 
-static void on_done(c360_job *job)
-{
-    pjob *j = (pjob *)job;   /* job is the first member */
-    c360_pg_source *p = j->src;
-    pthread_mutex_lock(&p->mu);
-    j->next = p->done;
-    p->done = j;
-    p->inflight--;
-    pthread_cond_broadcast(&p->cv);
-    pthread_mutex_unlock(&p->mu);
-}
-
 /* Takes the answered jobs: the durable position moves on, or a failure asks for a reconnect. */
 static void reap(c360_pg_source *p)
 {
-    pthread_mutex_lock(&p->mu);
-    pjob *list = p->done;
-    p->done = NULL;
-    pthread_mutex_unlock(&p->mu);
-    for (pjob *j = list, *nx; j; j = nx) {
-        nx = j->next;
+    c360_job **done;
+    int n = c360_inflight_take(&p->q, &done);
+    for (int i = 0; i < n; i++) {
+        pjob *j = (pjob *)done[i];   /* job is the first member */
         if (j->job.status) {
             p->failed = 1;
             LOG_WARN("postgres changes not stored; resuming from the stored position", "\"code\":\"%s\"",
@@ -240,13 +222,12 @@ static void reap(c360_pg_source *p)
         }
         job_free(j);
     }
+    free(done);
 }
 
 static void wait_idle(c360_pg_source *p)
 {
-    pthread_mutex_lock(&p->mu);
-    while (p->inflight > 0) pthread_cond_wait(&p->cv, &p->mu);
-    pthread_mutex_unlock(&p->mu);
+    c360_inflight_wait(&p->q);
     reap(p);
 }
 
@@ -256,18 +237,7 @@ static int submit(c360_pg_source *p)
 {
     pjob *j = p->cur;
     if (!j || (j->n == 0 && j->ntx == 0 && !j->snapshot_end)) return 0;
-    pthread_mutex_lock(&p->mu);
-    if (p->inflight >= MAX_INFLIGHT) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += 50 * 1000000L;
-        if (until.tv_nsec >= 1000000000L) { until.tv_sec++; until.tv_nsec -= 1000000000L; }
-        pthread_cond_timedwait(&p->cv, &p->mu, &until);
-    }
-    int full = p->inflight >= MAX_INFLIGHT;
-    if (!full) p->inflight++;
-    pthread_mutex_unlock(&p->mu);
-    if (full) return C360_EBUSY;
+    if (!c360_inflight_room(&p->q, MAX_INFLIGHT, 50)) return C360_EBUSY;
     memset(&j->job, 0, sizeof j->job);
     j->job.evs = j->evs;
     j->job.n = j->n;
@@ -278,16 +248,8 @@ static int submit(c360_pg_source *p)
         j->job.extra = &j->kv;
         j->job.nextra = 1;
     }
-    j->job.done = on_done;
-    j->job.udata = j;
-    j->src = p;
-    int rc = c360_engine_submit(p->d.engine, &j->job);
-    if (rc) {
-        pthread_mutex_lock(&p->mu);
-        p->inflight--;
-        pthread_mutex_unlock(&p->mu);
-        return rc;
-    }
+    int rc = c360_inflight_submit(&p->q, p->d.engine, &j->job);
+    if (rc) return rc;
     p->cur = NULL;
     return 0;
 }
@@ -311,11 +273,7 @@ static int send_status(c360_pg_source *p, int force)
     uint64_t flush = p->durable_end;
     /* nothing pending: everything the server sent before its last keepalive is applied */
     int idle = !p->in_tx && (!p->cur || (p->cur->n == 0 && p->cur->ntx == 0));
-    if (idle) {
-        pthread_mutex_lock(&p->mu);
-        idle = p->inflight == 0 && !p->done;
-        pthread_mutex_unlock(&p->mu);
-    }
+    if (idle) idle = c360_inflight_idle(&p->q);
     if (idle && p->keepalive_end > flush) flush = p->keepalive_end;
     if (flush < p->reported) flush = p->reported;   /* never move backwards */
     if (!force && flush == p->reported && now - p->last_status_us < STATUS_EVERY_US) return 0;
@@ -333,15 +291,6 @@ static int send_status(c360_pg_source *p, int force)
 
 /* ---- decoding ---- */
 
-static void erase_done(c360_job *job)
-{
-    c360_pg_source *p = job->udata;
-    pthread_mutex_lock(&p->mu);
-    p->inflight--;
-    pthread_cond_broadcast(&p->cv);
-    pthread_mutex_unlock(&p->mu);
-}
-
 /* A delete in erase mode: everything before it is written first, then the customer is erased. */
 static int cdc_erase(c360_pg_source *p, const char *user_id)
 {
@@ -350,19 +299,8 @@ static int cdc_erase(c360_pg_source *p, const char *user_id)
     if (p->failed) return -1;
     uint64_t pid;
     if (c360_lookup_ident(p->d.store, p->d.rules, "user_id", user_id, &pid) != 1) return 0; /* nothing (left) to erase */
-    c360_job job = {.erase_pid = pid, .done = erase_done, .udata = p};
-    pthread_mutex_lock(&p->mu);
-    p->inflight++;
-    pthread_mutex_unlock(&p->mu);
-    int rc;
-    while ((rc = c360_engine_submit(p->d.engine, &job)) == C360_EBUSY && !stopping(p)) nap_ms(p, 5);
-    if (rc) {
-        pthread_mutex_lock(&p->mu);
-        p->inflight--;
-        pthread_mutex_unlock(&p->mu);
-        return -1;
-    }
-    wait_idle(p);
+    c360_job job = {.erase_pid = pid};
+    if (c360_engine_run(p->d.engine, &job, &p->stop)) return -1;
     if (job.status && job.status != C360_ENOPROFILE) {
         LOG_ERROR("CDC erasure failed", "\"code\":\"%s\"", c360_err_name(job.status));
         return -1;
@@ -696,8 +634,7 @@ int c360_pg_source_open(c360_pg_source **out, const c360_pg_deps *d, char *err, 
     p->d = *d;
     p->cx = (c360_segment_ctx){.rules = d->rules, .secret = c360_store_secret(d->store), .max_event_bytes = c->max_event_bytes,
                                .max_batch_bytes = c->max_batch_bytes};
-    pthread_mutex_init(&p->mu, NULL);
-    pthread_cond_init(&p->cv, NULL);
+    c360_inflight_init(&p->q);
     sb_init(&p->env);
     sb_init(&p->ev);
     p->slot = xstrdup(c->postgres_slot ? c->postgres_slot : "");
@@ -774,7 +711,6 @@ void c360_pg_source_free(c360_pg_source *p)
     sb_release(&p->ev);
     free(p->slot);
     free(p->pub);
-    pthread_mutex_destroy(&p->mu);
-    pthread_cond_destroy(&p->cv);
+    c360_inflight_destroy(&p->q);
     free(p);
 }
