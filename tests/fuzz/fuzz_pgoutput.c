@@ -8,7 +8,9 @@
  *  - a refused message leaves the envelope empty and the cache within its bounds;
  *  - an accepted message has the kind of its first byte; Insert/Update/Delete name a cached
  *    relation and produce an envelope that parses as one JSON object with "op" and "source";
- *    Relation leaves that relation findable by its oid. */
+ *    Relation leaves that relation findable by its oid;
+ *  - a row of every cached relation read by a query (the initial snapshot's c360_pg_row_envelope),
+ *    its text values cut from the input, some NULL, is one JSON object with "op" and "source". */
 #include "fuzz_common.h"
 
 #include "sources/pgoutput.h"
@@ -61,6 +63,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         } else {
             CHECK(env.len == 0, "message of kind %c wrote an envelope", m.kind);
         }
+    }
+    /* the snapshot's rows: every cached relation, values cut from the input in turn */
+    for (int r = 0; r < rs.n && r < 8; r++) {
+        const c360_pg_relation *rel = &rs.r[r];
+        const char **vals = calloc((size_t)rel->ncols + 1, sizeof *vals);
+        size_t *lens = calloc((size_t)rel->ncols + 1, sizeof *lens);
+        CHECK(vals && lens, "out of memory");
+        size_t pos = 0;
+        for (int c = 0; c < rel->ncols; c++) {
+            size_t left = size - pos, n = left ? (size_t)data[pos] % 24 : 0;
+            if (n > left) n = left;
+            vals[c] = left && data[pos] % 7 == 0 ? NULL : (const char *)data + pos;
+            lens[c] = n;
+            pos = pos + n < size ? pos + n : 0;
+        }
+        sb_reset(&env);
+        c360_pg_row_envelope(rel, vals, lens, 1700000000000LL, "\"snapshot\":true", &env);
+        c360_json j;
+        c360_json_init(&j);
+        char e[128];
+        CHECK(c360_json_parse(&j, env.buf, env.len, e, sizeof e) == 0, "snapshot row is not JSON (%s): %.300s", e, env.buf);
+        CHECK(j.tok[0].type == CJ_OBJECT && c360_json_get(&j, 0, "op") >= 0 && c360_json_get(&j, 0, "source") >= 0,
+              "snapshot row lacks op or source: %.300s", env.buf);
+        c360_json_release(&j);
+        free(vals);
+        free(lens);
     }
     sb_release(&env);
     c360_pg_relations_release(&rs);
