@@ -1,6 +1,7 @@
 /* api_ops.c -- operational endpoints: /healthz (process alive), /readyz (accepting traffic),
- * /metrics (Prometheus text). */
+ * /metrics (Prometheus text: the core's series, then the features layer's). */
 #include "serving/http_int.h"
+#include "features/features.h"
 
 static int api_health(c360_call *c)
 {
@@ -29,6 +30,7 @@ static int api_metrics(c360_call *c)
 {
     strbuf b = STRBUF_INIT;
     c360_metrics_render(c->srv->d.metrics, c->srv->d.store, &b);
+    if (c360_features_enabled(c->srv->d.features)) c360_features_metrics(c->srv->d.features, &b);
     c360_respond(c, 200, "text/plain; version=0.0.4", b.buf, b.len);
     sb_release(&b);
     return 0;

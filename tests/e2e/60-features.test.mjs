@@ -80,6 +80,15 @@ fx.test('fraud: a new account with a large order raises an alert', async (srv) =
   const m = await srv.get('/v1/features/metrics');
   assert.equal(m.status, 200);
   assert.match(m.text, /c360_fraud_orders_scored_total \d+/);
+  // the same series in /metrics, where a Prometheus scrape finds them, each family declared once
+  const all = (await srv.get('/metrics')).text;
+  const scored = Number(m.text.match(/^c360_fraud_orders_scored_total (\d+)$/m)[1]);
+  assert.ok(scored >= 1);
+  assert.equal(Number(all.match(/^c360_fraud_orders_scored_total (\d+)$/m)?.[1]), scored);
+  assert.match(all, /^c360_segment_transitions_total\{kind="enter"\} \d+$/m);
+  assert.match(all, /^c360_events_accepted_total \d+$/m);
+  const types = all.match(/^# TYPE \S+/gm);
+  assert.equal(new Set(types).size, types.length, 'a metric family is declared twice');
 });
 
 fx.test('segments: define, members (paged), CSV', async (srv) => {
