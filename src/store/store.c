@@ -843,7 +843,10 @@ int c360_txn_commit(c360_txn *t, int sync, char *err, size_t errlen)
         return -1;
     }
     if (t->nops > 0) {
-        /* the writer thread is the only committer, so the static sort context is safe */
+        /* the writer thread is the only committer, so the static sort context is safe. Sorted,
+         * a group's keys go into the memtable in order and a key written twice goes in once:
+         * `c360 load` of UCI x1 without this sort ran at 25.9-26.8 k events/s instead of
+         * 35.2-36.8 k (alternating runs). */
         sort_arena = t->arena.buf;
         qsort(t->ops, t->nops, sizeof *t->ops, op_cmp);
         for (size_t i = 0; i < t->nops; i++) {
