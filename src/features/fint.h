@@ -271,6 +271,5 @@ void frebuild_release(c360_features *f);
 /* notices.c: an order at or above the threshold, a segment entry or exit (writer thread) */
 void fnotice_alert(c360_features *f, c360_txn *txn, uint64_t pid, const ford *o, frisk r, int64_t now);
 void fnotice_segment(c360_features *f, uint64_t pid, const char *segment, int entered, int64_t ts);
-void falert_key(unsigned char k[18], int64_t raised_ms, uint64_t pid);
 
 #endif

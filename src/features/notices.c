@@ -26,20 +26,12 @@ static void put_reasons(strbuf *o, unsigned reasons)
     sb_addc(o, ']');
 }
 
-void falert_key(unsigned char k[18], int64_t raised_ms, uint64_t pid)
-{
-    k[0] = 'F';
-    k[1] = 'a';
-    c360_put_u64be(k + 2, (uint64_t)raised_ms + C360_TS_BIAS);
-    c360_put_u64be(k + 10, pid);
-}
-
 void fnotice_alert(c360_features *f, c360_txn *txn, uint64_t pid, const ford *o, frisk r, int64_t now)
 {
     atomic_fetch_add(&f->m_alerts, 1);
     if (f->quiet) return;
-    unsigned char k[18], v[16];
-    falert_key(k, now, pid);
+    unsigned char k[C360_KEY_ALERT_LEN], v[16];
+    c360_key_alert(k, now, pid);
     memcpy(v, &r.score, 8);
     c360_put_u64be(v + 8, r.reasons);
     c360_txn_put(txn, k, sizeof k, v, sizeof v);
@@ -92,20 +84,20 @@ int c360_features_recent_alerts(c360_features *f, int limit, int64_t since_ms, c
 {
     int64_t cut = c360_store_alert_cutoff(f->store);   /* past alert_retention: gone, or going at compaction */
     if (since_ms < cut) since_ms = cut;
-    unsigned char lo[18], hi[2] = {'F', 'b'};
-    falert_key(lo, since_ms, 0);
+    unsigned char lo[C360_KEY_ALERT_LEN], hi[2] = {'F', 'b'};
+    c360_key_alert(lo, since_ms, 0);
     c360_iter *it = c360_iter_new(f->store, lo, sizeof lo, hi, sizeof hi);
     int n = 0;
     for (c360_iter_last(it); c360_iter_valid(it) && (limit <= 0 || n < limit); c360_iter_prev(it)) {
         size_t kl, vl;
-        const unsigned char *k = (const unsigned char *)c360_iter_key(it, &kl);
+        const char *k = c360_iter_key(it, &kl);
         const unsigned char *v = (const unsigned char *)c360_iter_value(it, &vl);
-        if (kl != 18 || vl != 16) continue;
+        int64_t raised;
+        if (!c360_key_alert_time(k, kl, &raised) || vl != 16) continue;
         double score;
         memcpy(&score, v, 8);
-        int64_t raised = (int64_t)(c360_get_u64be(k + 2) - C360_TS_BIAS);
         n++;
-        if (cb && cb(arg, c360_get_u64be(k + 10), raised, score, (unsigned)c360_get_u64be(v + 8))) break;
+        if (cb && cb(arg, c360_get_u64be((const unsigned char *)k + 10), raised, score, (unsigned)c360_get_u64be(v + 8))) break;
     }
     c360_iter_free(it);
     return n;

@@ -125,10 +125,19 @@ static inline void c360_key_range(c360_key *lo, c360_key *hi, uint64_t pid, char
 
 /* keys whose values are counter maps (merged by the store's merge operator, see store.h) */
 static inline int c360_key_is_counter_map(const char *k, size_t kl) { return kl >= 2 && k[0] == 'F' && k[1] == 'C'; }
-/* a recent-alerts record ('F' 'a' raised_ms pid): 1 and its time in *raised_ms, else 0 */
+/* a recent-alerts record: 'F' 'a' raised_ms (+ bias, so the index sorts by time) pid */
+#define C360_KEY_ALERT_LEN 18
+static inline void c360_key_alert(unsigned char k[C360_KEY_ALERT_LEN], int64_t raised_ms, uint64_t pid)
+{
+    k[0] = 'F';
+    k[1] = 'a';
+    c360_put_u64be(k + 2, (uint64_t)raised_ms + C360_TS_BIAS);
+    c360_put_u64be(k + 10, pid);
+}
+/* 1 and the record's time in *raised_ms if k is a recent-alerts record, else 0 */
 static inline int c360_key_alert_time(const char *k, size_t kl, int64_t *raised_ms)
 {
-    if (kl != 18 || k[0] != 'F' || k[1] != 'a') return 0;
+    if (kl != C360_KEY_ALERT_LEN || k[0] != 'F' || k[1] != 'a') return 0;
     *raised_ms = (int64_t)(c360_get_u64be((const unsigned char *)k + 2) - C360_TS_BIAS);
     return 1;
 }

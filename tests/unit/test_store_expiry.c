@@ -37,14 +37,6 @@ static int present(c360_store *s, const void *k, size_t kl)
     return r;
 }
 
-static void alert_key(unsigned char k[18], int64_t raised_ms, uint64_t pid)
-{
-    k[0] = 'F';
-    k[1] = 'a';
-    c360_put_u64be(k + 2, (uint64_t)raised_ms + C360_TS_BIAS);
-    c360_put_u64be(k + 10, pid);
-}
-
 static int count_alerts(void *arg, uint64_t pid, int64_t raised_ms, double score, unsigned reasons)
 {
     (void)pid, (void)raised_ms, (void)score, (void)reasons;
@@ -83,9 +75,9 @@ static void test_old_records_expire(void **state)
     put(s, enew.b, enew.n, "e", 1);
     put(s, rec.b, rec.n, "r", 1);
     /* alerts: raised 8 days ago and 6 days ago */
-    unsigned char aold[18], anew[18], score[16] = {0};
-    alert_key(aold, now - 8 * DAY, 5);
-    alert_key(anew, now - 6 * DAY, 5);
+    unsigned char aold[C360_KEY_ALERT_LEN], anew[C360_KEY_ALERT_LEN], score[16] = {0};
+    c360_key_alert(aold, now - 8 * DAY, 5);
+    c360_key_alert(anew, now - 6 * DAY, 5);
     put(s, aold, sizeof aold, score, sizeof score);
     put(s, anew, sizeof anew, score, sizeof score);
     put(s, "Fnp1", 4, "{}", 2);
