@@ -435,7 +435,7 @@ static void cdc_erase(c360_kafka_source *k, const char *user_id)
     uint64_t pid;
     if (c360_lookup_ident(k->d.store, k->d.rules, "user_id", user_id, &pid) != 1) return; /* nothing (left) to erase */
     c360_job job = {.erase_pid = pid};
-    if (c360_engine_run(k->d.engine, &job, NULL)) return;
+    if (c360_engine_run(k->d.engine, &job, &k->stop)) return;
     if (job.status && job.status != C360_ENOPROFILE) LOG_ERROR("CDC erasure failed", "\"code\":\"%s\"", c360_err_name(job.status));
 }
 

@@ -409,15 +409,9 @@ static int on_message(c360_pg_source *p, const unsigned char *d, size_t n)
 
 static PGresult *exec_ok(c360_pg_source *p, const char *sql, ExecStatusType want, const char *what)
 {
-    PGresult *r = PQexec(p->conn, sql);
-    if (PQresultStatus(r) != want) {
-        strbuf e = STRBUF_INIT;
-        sb_addf(&e, "%s: %s", what, PQresultErrorMessage(r));
-        log_err(C360_LOG_ERROR, "postgres command failed", e.buf);
-        sb_release(&e);
-        PQclear(r);
-        return NULL;
-    }
+    char err[512];
+    PGresult *r = c360_pg_exec(p->conn, sql, want, what, err, sizeof err);
+    if (!r) log_err(C360_LOG_ERROR, "postgres command failed", err);
     return r;
 }
 
@@ -434,8 +428,11 @@ static int snap_row(void *arg, const c360_pg_relation *rel, const char *env, siz
     if (stopping(p)) return -1;
     c360_count(&p->d.metrics->pg_snapshot_rows, 1);
     if (on_row(p, rel, env, len)) return -1;
-    reap(p);
-    return p->failed || (p->cur && p->cur->n >= BATCH_MAX && submit_wait(p)) ? -1 : 0;
+    if (p->cur && p->cur->n >= BATCH_MAX) {
+        if (submit_wait(p)) return -1;
+        reap(p);   /* a batch that was not stored stops the snapshot */
+    }
+    return p->failed ? -1 : 0;
 }
 
 /* Creates the slot with a snapshot and hands every row of the configured tables to the engine;

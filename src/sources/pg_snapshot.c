@@ -10,28 +10,22 @@
 
 #define FETCH_ROWS 1000
 
-static int fail_pg(PGconn *c, const char *what, char *err, size_t errlen)
-{
-    const char *m = PQerrorMessage(c);
-    size_t n = strlen(m);
-    while (n && (m[n - 1] == '\n' || m[n - 1] == ' ')) n--;
-    snprintf(err, errlen, "%s: %.*s", what, (int)n, m);
-    return -1;
-}
-
-/* runs sql; the result if its status is `want`, else NULL with err */
-static PGresult *run(PGconn *c, const char *sql, ExecStatusType want, const char *what, char *err, size_t errlen)
+PGresult *c360_pg_exec(PGconn *c, const char *sql, ExecStatusType want, const char *what, char *err, size_t errlen)
 {
     PGresult *r = PQexec(c, sql);
     if (r && PQresultStatus(r) == want) return r;
-    fail_pg(c, what, err, errlen);
+    const char *m = r ? PQresultErrorMessage(r) : PQerrorMessage(c);
+    if (!*m) m = r ? PQresStatus(PQresultStatus(r)) : "no result";
+    size_t n = strlen(m);
+    while (n && (m[n - 1] == '\n' || m[n - 1] == ' ')) n--;
+    snprintf(err, errlen, "%s: %.*s", what, (int)n, m);
     PQclear(r);
     return NULL;
 }
 
 static int run_ok(PGconn *c, const char *sql, const char *what, char *err, size_t errlen)
 {
-    PGresult *r = run(c, sql, PGRES_COMMAND_OK, what, err, errlen);
+    PGresult *r = c360_pg_exec(c, sql, PGRES_COMMAND_OK, what, err, errlen);
     PQclear(r);
     return r ? 0 : -1;
 }
@@ -55,7 +49,8 @@ static int read_table(PGconn *c, const char *schema, const char *name, int64_t t
     if (!qs || !qn) {
         PQfreemem(qs);
         PQfreemem(qn);
-        return fail_pg(c, "snapshot: table name", err, errlen);
+        snprintf(err, errlen, "snapshot: cannot quote the name of table %s", name);
+        return -1;
     }
     strbuf sql = STRBUF_INIT, env = STRBUF_INIT;
     sb_addf(&sql, "DECLARE c360_snapshot NO SCROLL CURSOR FOR SELECT * FROM ONLY %s.%s", qs, qn);
@@ -68,7 +63,7 @@ static int read_table(PGconn *c, const char *schema, const char *name, int64_t t
     while (rc == 0) {
         char fetch[64];
         snprintf(fetch, sizeof fetch, "FETCH %d FROM c360_snapshot", FETCH_ROWS);
-        PGresult *r = run(c, fetch, PGRES_TUPLES_OK, "snapshot: FETCH", err, errlen);
+        PGresult *r = c360_pg_exec(c, fetch, PGRES_TUPLES_OK, "snapshot: FETCH", err, errlen);
         if (!r) {
             rc = -1;
             break;
@@ -115,7 +110,7 @@ int c360_pg_snapshot(PGconn *c, const char *slot, const char *pub, const c360_pg
     char sql[512];
     if (run_ok(c, "BEGIN READ ONLY ISOLATION LEVEL REPEATABLE READ", "snapshot: BEGIN", err, errlen)) return -1;
     snprintf(sql, sizeof sql, "CREATE_REPLICATION_SLOT %s LOGICAL pgoutput USE_SNAPSHOT", slot);
-    PGresult *r = run(c, sql, PGRES_TUPLES_OK, "snapshot: slot creation", err, errlen);
+    PGresult *r = c360_pg_exec(c, sql, PGRES_TUPLES_OK, "snapshot: slot creation", err, errlen);
     if (!r) goto abort;
     *lsn = PQnfields(r) > 1 ? c360_pg_lsn_parse(PQgetvalue(r, 0, 1)) : 0;
     PQclear(r);
@@ -124,13 +119,14 @@ int c360_pg_snapshot(PGconn *c, const char *slot, const char *pub, const c360_pg
         goto abort;
     }
     /* the snapshot's time (the transaction began before the slot): the rows' event time */
-    if (!(r = run(c, "SELECT (extract(epoch FROM now()) * 1000)::bigint", PGRES_TUPLES_OK, "snapshot: time", err, errlen)))
+    if (!(r = c360_pg_exec(c, "SELECT (extract(epoch FROM now()) * 1000)::bigint", PGRES_TUPLES_OK, "snapshot: time", err,
+                           errlen)))
         goto abort;
     int64_t ts_ms = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
     snprintf(sql, sizeof sql,
              "SELECT schemaname, tablename FROM pg_catalog.pg_publication_tables WHERE pubname = '%s' ORDER BY 1, 2", pub);
-    if (!(r = run(c, sql, PGRES_TUPLES_OK, "snapshot: publication tables", err, errlen))) goto abort;
+    if (!(r = c360_pg_exec(c, sql, PGRES_TUPLES_OK, "snapshot: publication tables", err, errlen))) goto abort;
     for (int i = 0; i < PQntuples(r); i++) {
         const char *schema = PQgetvalue(r, i, 0), *name = PQgetvalue(r, i, 1);
         if (!cb->want(cb->arg, schema, name)) continue;

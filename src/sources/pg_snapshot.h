@@ -29,6 +29,10 @@ typedef struct c360_pg_snapshot_cbs {
 int c360_pg_snapshot(PGconn *conn, const char *slot, const char *pub, const c360_pg_snapshot_cbs *cb, uint64_t *lsn,
                      uint64_t *rows, char *err, size_t errlen);
 
+/* Runs sql on the connection; the result if its status is `want`, else NULL with "what: the
+ * server's message" in err. (The replication source's commands go through it too.) */
+PGresult *c360_pg_exec(PGconn *c, const char *sql, ExecStatusType want, const char *what, char *err, size_t errlen);
+
 /* "16/B374D848" -> LSN; 0 on a malformed text */
 uint64_t c360_pg_lsn_parse(const char *s);
 
