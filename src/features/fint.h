@@ -250,8 +250,9 @@ int fevent_from_store(c360_event *ev, const char *json, size_t n, int64_t ts);
  * a customer's record sorts before its events (by event time), so each is begun at its record,
  * given its stored events in time order, and ended before the next one begins. begin() answers
  * FREPLAY_GO, FREPLAY_SKIP (this customer is left out) or FREPLAY_STOP (the walk ends before
- * it: *stop_pid = its pid). Returns 1 when the walk reached hi, 0 when begin() stopped it, -1
- * when end() failed. */
+ * it: *stop_pid = its pid). Every customer begun with GO is ended, whatever stops the walk, so
+ * end() may release what begin() took. Returns 1 when the walk reached hi, 0 when begin()
+ * stopped it, -1 when end() failed. */
 enum { FREPLAY_GO, FREPLAY_SKIP, FREPLAY_STOP };
 typedef struct {
     int (*begin)(void *arg, uint64_t pid, const char *rec, size_t n);

@@ -89,8 +89,7 @@ int freplay_walk(c360_store *st, const void *lo, size_t lol, const void *hi, siz
 typedef struct {
     c360_features *f;
     c360_txn *txn;
-    c360_profile p;
-    int have;
+    c360_profile p;   /* the customer being replayed, from begin to end */
     int64_t now;
     strbuf rec;
     uint64_t profiles, events;
@@ -110,7 +109,6 @@ static int off_begin(void *arg, uint64_t pid, const char *rec, size_t n)
     (void)pid;
     if (c360_profile_decode(&o->p, rec, n)) return FREPLAY_SKIP;   /* corrupt: left as it is */
     c360_features_reset(o->f, &o->p);
-    o->have = 1;
     return FREPLAY_GO;
 }
 
@@ -131,7 +129,6 @@ static int off_end(void *arg)
     c360_profile_encode(&o->p, &o->rec);
     c360_txn_put(o->txn, rk.b, rk.n, o->rec.buf, o->rec.len);
     c360_profile_release(&o->p);
-    o->have = 0;
     o->profiles++;
     return c360_txn_bytes(o->txn) > (8u << 20) ? flush(o->f, o->txn, o->err, o->errlen) : 0;
 }
@@ -158,7 +155,6 @@ int c360_features_rebuild(c360_features *f, c360_store *st, uint64_t *profiles, 
     uint64_t stop;
     int rc = freplay_walk(st, lo, 1, hi, 1, &cb, &stop) < 0 ? -1 : 0;
     sb_release(&o.rec);
-    if (o.have) c360_profile_release(&o.p);
     *profiles = o.profiles;
     *events = o.events;
     if (!rc) fcache_flush(f->cache, txn);

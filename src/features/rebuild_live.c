@@ -124,9 +124,8 @@ int c360_features_rebuild_begin(c360_features *f, char *err, size_t errlen)
 typedef struct {
     c360_features *f;
     c360_txn *txn;
-    fstate ns;
+    fstate ns;        /* the customer being replayed, from begin to end */
     uint64_t pid;
-    int have;
     long budget, spent;
     c360_json j;
     strbuf buf;
@@ -157,7 +156,6 @@ static int live_begin(void *arg, uint64_t pid, const char *rec, size_t n)
     fstate_release(&old);
     c360_profile_release(&p);
     l->pid = pid;
-    l->have = 1;
     return FREPLAY_GO;
 }
 
@@ -181,7 +179,6 @@ static int live_end(void *arg)
     fstate_encode(&l->ns, &l->f->rb.set, &l->buf);
     c360_txn_put(l->txn, sk.b, sk.n, l->buf.buf, l->buf.len);
     fstate_release(&l->ns);
-    l->have = 0;
     (*l->nprof)++;
     return 0;
 }
@@ -195,7 +192,6 @@ static void replay(c360_features *f, c360_txn *txn, const void *lo, size_t lol, 
     c360_json_init(&l.j);
     freplay_cbs cb = {live_begin, live_event, live_end, &l};
     *end = freplay_walk(f->store, lo, lol, hi, hil, &cb, next) == 1;
-    if (l.have) fstate_release(&l.ns);
     c360_json_release(&l.j);
     sb_release(&l.buf);
 }
