@@ -635,20 +635,22 @@ static void score_legacy(c360_store *st, const char **interest, int ni, sent *ex
 typedef struct { const char *pid; size_t pl; const qtop *c; uint64_t pop; } qshown;
 
 /* out gets [{"product_id":..[,"name":..][,"price":..],"score":..,"source":..,"because":[..]},..] */
-static void put_products(c360_store *st, const qshown *sh, int n, const char **interest, strbuf *out)
+static void put_products(c360_store *st, const qshown *sh, int n, const char **interest, strbuf *out,
+                         c360_arena **arena)
 {
-    strbuf *keys = xcalloc((size_t)(n ? n : 1), sizeof *keys), *vals = xcalloc((size_t)(n ? n : 1), sizeof *vals);
-    const char **kp = xcalloc((size_t)(n ? n : 1), sizeof *kp);
-    size_t *kl = xcalloc((size_t)(n ? n : 1), sizeof *kl);
-    int *found = xcalloc((size_t)(n ? n : 1), sizeof *found);
-    for (int i = 0; i < n; i++) {
-        sb_addc(&keys[i], FK);
-        sb_addc(&keys[i], 'n');
-        sb_add(&keys[i], sh[i].pid, sh[i].pl);
-        kp[i] = keys[i].buf;
-        kl[i] = keys[i].len;
+    size_t m = (size_t)(n ? n : 1);   /* the batch's bookkeeping lives in the query's arena */
+    strbuf *vals = c360_arena_calloc(arena, m * sizeof *vals);
+    char **kp = c360_arena_alloc(arena, m * sizeof *kp);
+    size_t *kl = c360_arena_alloc(arena, m * sizeof *kl);
+    int *found = c360_arena_alloc(arena, m * sizeof *found);
+    for (int i = 0; i < n; i++) {   /* 'F' 'n' product */
+        kl[i] = 2 + sh[i].pl;
+        kp[i] = c360_arena_alloc(arena, kl[i]);
+        kp[i][0] = FK;
+        kp[i][1] = 'n';
+        memcpy(kp[i] + 2, sh[i].pid, sh[i].pl);
     }
-    c360_store_multi_get(st, (size_t)n, kp, kl, vals, found);
+    c360_store_multi_get(st, (size_t)n, (const char *const *)kp, kl, vals, found);
     for (int i = 0; i < n; i++) {
         sb_adds(out, i ? ",{\"product_id\":" : "{\"product_id\":");
         c360_json_put_str(out, sh[i].pid, sh[i].pl);
@@ -667,14 +669,8 @@ static void put_products(c360_store *st, const qshown *sh, int n, const char **i
         } else {
             sb_addf(out, ",\"score\":%llu,\"source\":\"popular\",\"because\":[]}", (unsigned long long)sh[i].pop);
         }
-        sb_release(&keys[i]);
         sb_release(&vals[i]);
     }
-    free(keys);
-    free(vals);
-    free(kp);
-    free(kl);
-    free(found);
 }
 
 int recs_query(c360_features *f, const fstate *s, int limit, int exclude_last, strbuf *out)
@@ -683,7 +679,7 @@ int recs_query(c360_features *f, const fstate *s, int limit, int exclude_last, s
     const char **interest = NULL;
     int ni = 0;
     sent *excl = NULL;
-    c360_arena *arena = NULL;    /* the exclusions; the legacy scoring's candidates */
+    c360_arena *arena = NULL;    /* the exclusions, the legacy scoring's candidates, the answer's batch read */
     /* products of interest, most recent first; they are excluded, and so is the last order */
     for (int i = s->nacts - 1; i >= 0; i--) {
         if (s->acts[i].kind == 2 || set_find(excl, s->acts[i].pid)) continue;
@@ -726,13 +722,12 @@ int recs_query(c360_features *f, const fstate *s, int limit, int exclude_last, s
         c360_json_put_cstr(out, interest[i]);
     }
     sb_adds(out, "],\"recommendations\":[");
-    qshown *sh = xcalloc((size_t)(limit > 0 ? limit : 1), sizeof *sh);
+    qshown *sh = c360_arena_calloc(&arena, sizeof *sh * (size_t)(limit > 0 ? limit : 1));
     int nsh = 0;
     for (int i = 0; i < nbest; i++) sh[nsh++] = (qshown){.pid = top[i]->pid, .pl = top[i]->pl, .c = top[i]};
     for (int i = 0; i < np; i++)
         if (fill[i]) sh[nsh++] = (qshown){.pid = pop[i].pid, .pl = strlen(pop[i].pid), .pop = pop[i].score};
-    put_products(st, sh, nsh, interest, out);
-    free(sh);
+    put_products(st, sh, nsh, interest, out, &arena);
     for (int i = 0; i < np; i++) free(pop[i].pid);
     sb_adds(out, "]}");
     free(pop);
