@@ -376,9 +376,6 @@ static void bjstr(buf *b, const char *s)
     b->n = (size_t)(w - b->b);
 }
 
-/* event times as the project writes them (c360_time_format: UTC, milliseconds) */
-static void fmt_ts(char out[64], int64_t ms) { c360_time_format(ms, out); }
-
 static void ids(buf *b, const customer *c, long k, int with_user)
 {
     bprintf(b, "\"anonymousId\":\"anon-%ld-%ld\"", c->cid, k);
@@ -405,8 +402,8 @@ static void emit(buf *b, const bevent *e, long k)
     const customer *c = &custs[e->cust];
     const invoice *v = &invs[e->inv];
     const item *it = &items[v->first + e->item];
-    char ts[64];
-    fmt_ts(ts, e->ts);
+    char ts[32];
+    c360_time_format(e->ts, ts);   /* event times as the project writes them */
     switch (e->kind) {
     case K_ANON_PAGE:
     case K_PAGE:
@@ -585,8 +582,8 @@ static void holdout_write(const char *cases, const char *reveal, long first, lon
             if (fwrite(b.b, 1, b.n, fc) != b.n) die("write error on the cases file");
             int64_t t = o->ts * 1000 - 9 * 60000;
             if (t <= kept_last_ms[c]) t = kept_last_ms[c] + 1000;
-            char ts[64];
-            fmt_ts(ts, t);
+            char ts[32];
+            c360_time_format(t, ts);
             b.n = 0;
             bputs(&b, "{\"type\":\"track\",\"event\":\"Product Viewed\",");
             ids(&b, &custs[c], k, 1);
