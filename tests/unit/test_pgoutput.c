@@ -443,6 +443,26 @@ static void test_every_truncation_refused(void **state)
 }
 
 /* the envelope means the same as a Debezium change: an identify with upsert semantics */
+/* the customers row of insert_row (42, ann@example.com) as an envelope: cdc_debezium makes it
+ * an identify of user 42 with the email as a trait and the id not among the traits */
+static void assert_ann_identify(const char *env, size_t n)
+{
+    strbuf out = STRBUF_INIT;
+    char err[256];
+    assert_int_equal(c360_cdc_debezium(C360_CDC_CUSTOMERS, NULL, C360_CDC_DELETE_CLEAR, env, n, "pg-1", &out, err, sizeof err),
+                     C360_CDC_EVENT);
+    c360_json j;
+    c360_json_init(&j);
+    assert_int_equal(c360_json_parse(&j, out.buf, out.len, err, sizeof err), 0);
+    assert_true(c360_json_streq(&j, c360_json_get(&j, 0, "type"), "identify"));
+    assert_true(c360_json_streq(&j, c360_json_get(&j, 0, "userId"), "42"));
+    int traits = c360_json_get(&j, 0, "traits");
+    assert_true(c360_json_streq(&j, c360_json_get(&j, traits, "email"), "ann@example.com"));
+    assert_int_equal(c360_json_get(&j, traits, "id"), -1);
+    c360_json_release(&j);
+    sb_release(&out);
+}
+
 static void test_envelope_through_cdc(void **state)
 {
     (void)state;
@@ -455,18 +475,7 @@ static void test_envelope_through_cdc(void **state)
     sb_reset(&b);
     insert_row(&b, 4);
     assert_int_equal(parse(&f, &b), 0);
-    assert_int_equal(c360_cdc_debezium(C360_CDC_CUSTOMERS, NULL, C360_CDC_DELETE_CLEAR, f.env.buf, f.env.len, "pg-1", &out, err,
-                                       sizeof err),
-                     C360_CDC_EVENT);
-    c360_json j;
-    c360_json_init(&j);
-    assert_int_equal(c360_json_parse(&j, out.buf, out.len, err, sizeof err), 0);
-    assert_true(c360_json_streq(&j, c360_json_get(&j, 0, "type"), "identify"));
-    assert_true(c360_json_streq(&j, c360_json_get(&j, 0, "userId"), "42"));
-    int traits = c360_json_get(&j, 0, "traits");
-    assert_true(c360_json_streq(&j, c360_json_get(&j, traits, "email"), "ann@example.com"));
-    assert_int_equal(c360_json_get(&j, traits, "id"), -1);
-    c360_json_release(&j);
+    assert_ann_identify(f.env.buf, f.env.len);
 
     /* a key-only delete clears every column of the row */
     sb_reset(&b);
@@ -477,9 +486,10 @@ static void test_envelope_through_cdc(void **state)
     assert_int_equal(c360_cdc_debezium(C360_CDC_CUSTOMERS, NULL, C360_CDC_DELETE_CLEAR, f.env.buf, f.env.len, "pg-2", &out, err,
                                        sizeof err),
                      C360_CDC_EVENT);
+    c360_json j;
     c360_json_init(&j);
     assert_int_equal(c360_json_parse(&j, out.buf, out.len, err, sizeof err), 0);
-    traits = c360_json_get(&j, 0, "traits");
+    int traits = c360_json_get(&j, 0, "traits");
     assert_true(c360_json_is_null(&j, c360_json_get(&j, traits, "email")));
     assert_true(c360_json_is_null(&j, c360_json_get(&j, traits, "vip")));
     c360_json_release(&j);
@@ -493,8 +503,7 @@ static void test_snapshot_row_envelope(void **state)
     (void)state;
     fixture f = {0};
     sb_init(&f.env);
-    strbuf b = STRBUF_INIT, env = STRBUF_INIT, out = STRBUF_INIT;
-    char err[256];
+    strbuf b = STRBUF_INIT, env = STRBUF_INIT;
     rel_customers(&b, 16384);
     assert_int_equal(parse(&f, &b), 0);
     /* the values insert_row streams, as a query returns them (text), one of them NULL */
@@ -508,16 +517,7 @@ static void test_snapshot_row_envelope(void **state)
                         "\"source\":{\"ts_ms\":1700000000000,\"schema\":\"public\",\"table\":\"customers\",\"snapshot\":true}}");
     assert_json(&env);
     /* a snapshot read means what an insert means */
-    assert_int_equal(c360_cdc_debezium(C360_CDC_CUSTOMERS, NULL, C360_CDC_DELETE_CLEAR, env.buf, env.len, "pg-1", &out, err, sizeof err),
-                     C360_CDC_EVENT);
-    c360_json j;
-    c360_json_init(&j);
-    assert_int_equal(c360_json_parse(&j, out.buf, out.len, err, sizeof err), 0);
-    assert_true(c360_json_streq(&j, c360_json_get(&j, 0, "type"), "identify"));
-    assert_true(c360_json_streq(&j, c360_json_get(&j, 0, "userId"), "42"));
-    assert_true(c360_json_streq(&j, c360_json_get(&j, c360_json_get(&j, 0, "traits"), "email"), "ann@example.com"));
-    c360_json_release(&j);
-    sb_release(&out);
+    assert_ann_identify(env.buf, env.len);
     sb_release(&env);
     sb_release(&b);
     release(&f);
