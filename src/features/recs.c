@@ -35,40 +35,69 @@
 /* Counters are bumped in memory and written once per commit (fcache_flush), not once per bump:
  * an order of n products bumps n*(n-1)/2 pairs (co is symmetric: a pair is kept once, a < b).
  * Within a group products are interned to small ids (uthash by name), so a pair is one 64-bit
- * key, counted in an open-addressing table (linear probing; an order's bumps are the writer's
- * hottest loop, and a chained hash entry per pair cost three cache misses and 72 bytes). At the
- * flush each product's partners become one counter map addition (c360_txn_add_map, a RocksDB
- * merge), so the writer never reads a counter: the tables hold only what the current group
- * added, and are emptied at every flush or abandoned group. */
+ * key. A busy group has far more distinct pairs than a cache holds (650 k on UCI, 1.2 M bumps),
+ * and counting them in one open-addressing table cost a cache and TLB miss per bump (the bumps
+ * were 9.5 % of a `c360 load` profile of UCI, 4.6 % partitioned). So the count is partitioned:
+ * a pair's hash picks one of NPART partitions, bumps are appended to the partition's small
+ * buffer, and a full buffer is counted into the partition's own table (linear probing), which
+ * is 1/NPART of the whole and stays in cache while its buffer drains. At the flush each product's partners become one counter map
+ * addition (c360_txn_add_map, a RocksDB merge), so the writer never reads a counter: the tables
+ * hold only what the current group added, and are emptied at every flush or abandoned group. */
 typedef struct fprod { UT_hash_handle hh; uint32_t id; int64_t orders; char name[]; } fprod;
 typedef struct { uint64_t ab; int64_t n; } fpair;   /* ab 0: a free slot (a < b, so ab > 0) */
 typedef struct fent { UT_hash_handle hh; int64_t v; size_t kl; char k[]; } fent;
-#define PAIRS_MIN 4096              /* slots at first; the table doubles at half full */
-#define PAIRS_KEEP (1u << 16)       /* a table up to this many slots is kept between groups */
+#define NPART_BITS 6
+#define NPART (1u << NPART_BITS)
+#define PEND 2048                   /* bumps buffered per partition before they are counted */
+#define PAIRS_MIN 256               /* a partition's slots at first; doubles at half full */
+#define PAIRS_KEEP (1u << 12)       /* a partition's table up to this is always kept */
+/* A bigger table (and the flush's sort scratch) is kept while groups fill it to an eighth or
+ * more, so a bulk load's groups reuse their tables; a group that uses less gives the memory
+ * back (regrowing every group faulted in and rehashed 64 MB per UCI group). */
+typedef struct {
+    fpair *t;                     /* cap slots (a power of two, or 0), n in use */
+    size_t n, cap;
+    uint32_t np;                  /* bumps in pend */
+    uint64_t pend[PEND];
+} fpart;
 /* cat: the event time of each catalogue entry the writer has seen (last write wins by event
  * time), read from the store on first use, at most CAT_MAX */
 struct fcache {
     fprod *prods;                 /* by name */
     fprod **byid;
     uint32_t nprod, capid;
-    fpair *pairs;                 /* cap slots (a power of two, or 0), npairs in use */
-    size_t npairs, cap;
+    fpart part[NPART];
+    struct fdir *dirs;            /* the flush's sort scratch: 2 * dcap entries */
+    size_t dcap;
     fent *cat;
 };
 #define CAT_MAX 1000000
 
 fcache *fcache_new(void) { return xcalloc(1, sizeof(fcache)); }
 
-static void clear_group(fcache *c)
+/* empties the pair tables (the flush has already zeroed the slots it read: cleared = 1) */
+static void clear_group(fcache *c, int cleared)
 {
-    if (c->cap > PAIRS_KEEP) {
-        free(c->pairs);
-        c->pairs = NULL;
-        c->cap = 0;
-    } else if (c->npairs) {
-        memset(c->pairs, 0, sizeof *c->pairs * c->cap);
+    size_t used = 0, cap = 0;
+    for (unsigned i = 0; i < NPART; i++) {
+        fpart *p = &c->part[i];
+        used += p->n;
+        cap += p->cap;
+        p->np = 0;
+        if (p->cap > PAIRS_KEEP && 8 * p->n < p->cap) {
+            free(p->t);
+            p->t = NULL;
+            p->cap = 0;
+        } else if (p->n && !cleared) {
+            memset(p->t, 0, sizeof *p->t * p->cap);
+        }
+        p->n = 0;
     }
-    c->npairs = 0;
+    if (8 * used < cap) {
+        free(c->dirs);
+        c->dirs = NULL;
+        c->dcap = 0;
+    }
     HASH_CLEAR(hh, c->prods);
     for (uint32_t i = 0; i < c->nprod; i++) free(c->byid[i]);
     c->nprod = 0;
@@ -86,7 +115,7 @@ static void clear_cat(fcache *c)
 void fcache_discard(fcache *c)
 {
     if (!c) return;
-    clear_group(c);
+    clear_group(c, 0);
     clear_cat(c);
 }
 
@@ -94,7 +123,8 @@ void fcache_free(fcache *c)
 {
     if (!c) return;
     fcache_discard(c);
-    free(c->pairs);
+    for (unsigned i = 0; i < NPART; i++) free(c->part[i].t);
+    free(c->dirs);
     free(c->byid);
     free(c);
 }
@@ -113,31 +143,45 @@ static uint32_t intern(fcache *c, const char *name, size_t n)
     return p->id;
 }
 
+/* Fibonacci hashing: the top NPART_BITS bits pick the partition, lower ones the slot */
+static uint64_t pair_hash(uint64_t ab) { return ab * 0x9E3779B97F4A7C15ull; }
+
 static size_t pair_slot(const fpair *t, size_t cap, uint64_t ab)
 {
-    size_t m = cap - 1, i = (size_t)((ab * 0x9E3779B97F4A7C15ull) >> 32) & m;   /* Fibonacci hashing */
+    size_t m = cap - 1, i = (size_t)(pair_hash(ab) >> 20) & m;
     while (t[i].ab && t[i].ab != ab) i = (i + 1) & m;
     return i;
 }
 
+/* counts the partition's buffered bumps into its table */
+static void drain(fpart *p)
+{
+    for (uint32_t q = 0; q < p->np; q++) {
+        if (2 * (p->n + 1) > p->cap) {
+            size_t ncap = p->cap ? 2 * p->cap : PAIRS_MIN;
+            fpair *t = xcalloc(ncap, sizeof *t);
+            for (size_t i = 0; i < p->cap; i++)
+                if (p->t[i].ab) t[pair_slot(t, ncap, p->t[i].ab)] = p->t[i];
+            free(p->t);
+            p->t = t;
+            p->cap = ncap;
+        }
+        fpair *e = &p->t[pair_slot(p->t, p->cap, p->pend[q])];
+        if (!e->ab) {
+            e->ab = p->pend[q];
+            p->n++;
+        }
+        e->n++;
+    }
+    p->np = 0;
+}
+
 static void bump_pair(fcache *c, uint32_t a, uint32_t b)
 {
-    if (2 * (c->npairs + 1) > c->cap) {
-        size_t ncap = c->cap ? 2 * c->cap : PAIRS_MIN;
-        fpair *t = xcalloc(ncap, sizeof *t);
-        for (size_t i = 0; i < c->cap; i++)
-            if (c->pairs[i].ab) t[pair_slot(t, ncap, c->pairs[i].ab)] = c->pairs[i];
-        free(c->pairs);
-        c->pairs = t;
-        c->cap = ncap;
-    }
     uint64_t ab = (uint64_t)a << 32 | b;
-    fpair *e = &c->pairs[pair_slot(c->pairs, c->cap, ab)];
-    if (!e->ab) {
-        e->ab = ab;
-        c->npairs++;
-    }
-    e->n++;
+    fpart *p = &c->part[pair_hash(ab) >> (64 - NPART_BITS)];
+    p->pend[p->np++] = ab;
+    if (p->np == PEND) drain(p);
 }
 
 static void key2(strbuf *k, char sub, const char *a, const char *b)
@@ -158,14 +202,14 @@ static int byname(const void *a, const void *b, void *cache)
     const fcache *c = cache;
     return strcmp(c->byid[*(const uint32_t *)a]->name, c->byid[*(const uint32_t *)b]->name);
 }
-typedef struct { uint64_t key; int64_t n; } fdir;   /* key: a id << 32 | rank of b */
+typedef struct fdir { uint64_t key; int64_t n; } fdir;   /* key: a id << 32 | rank of b */
 
-/* d sorted by key. Both halves are below nprod, so two stable counting-sort passes (low half,
- * then high half) do it in O(nd + nprod); a comparison sort of a busy group's pairs was a tenth
- * of the whole load. */
-static void sort_dirs(fdir *d, size_t nd, uint32_t nprod)
+/* d sorted by key, tmp as many entries of scratch. Both halves are below nprod, so two stable
+ * counting-sort passes (low half, then high half) do it in O(nd + nprod); a comparison sort of
+ * a busy group's pairs was a tenth of the whole load. */
+static void sort_dirs(fdir *d, fdir *tmp, size_t nd, uint32_t nprod)
 {
-    fdir *tmp = xmalloc(sizeof *tmp * (nd ? nd : 1)), *from = d, *to = tmp;
+    fdir *from = d, *to = tmp;
     size_t *at = xmalloc(sizeof *at * ((size_t)nprod + 1));
     for (int shift = 0; shift <= 32; shift += 32) {
         memset(at, 0, sizeof *at * ((size_t)nprod + 1));
@@ -176,29 +220,41 @@ static void sort_dirs(fdir *d, size_t nd, uint32_t nprod)
         from = to;
         to = x;
     }
-    free(tmp);   /* two passes: the result is back in d */
-    free(at);
+    free(at);   /* two passes: the result is back in d */
 }
 
 void fcache_flush(fcache *c, c360_txn *txn)
 {
     strbuf k = STRBUF_INIT;
-    if (c->npairs) {
+    size_t npairs = 0;
+    for (unsigned i = 0; i < NPART; i++) {
+        drain(&c->part[i]);
+        npairs += c->part[i].n;
+    }
+    if (npairs) {
         /* partners in name order: rank every product of the group by name */
         uint32_t *order = xmalloc(sizeof *order * c->nprod), *rank = xmalloc(sizeof *rank * c->nprod);
         for (uint32_t i = 0; i < c->nprod; i++) order[i] = i;
         qsort_r(order, c->nprod, sizeof *order, byname, c);   /* strcmp: the maps' byte order */
         for (uint32_t i = 0; i < c->nprod; i++) rank[order[i]] = i;
-        fdir *d = xmalloc(sizeof *d * c->npairs * 2);
-        size_t nd = 0;
-        for (size_t i = 0; i < c->cap; i++) {
-            const fpair *e = &c->pairs[i];
-            if (!e->ab) continue;
-            uint32_t a = (uint32_t)(e->ab >> 32), b = (uint32_t)e->ab;
-            d[nd++] = (fdir){(uint64_t)a << 32 | rank[b], e->n};
-            d[nd++] = (fdir){(uint64_t)b << 32 | rank[a], e->n};
+        if (c->dcap < npairs * 2) {
+            free(c->dirs);
+            c->dirs = xmalloc(sizeof *c->dirs * 2 * (c->dcap = npairs * 2));
         }
-        sort_dirs(d, nd, c->nprod);
+        fdir *d = c->dirs;
+        size_t nd = 0;
+        for (unsigned pi = 0; pi < NPART; pi++) {
+            fpart *p = &c->part[pi];
+            for (size_t i = 0; p->n && i < p->cap; i++) {
+                fpair *e = &p->t[i];
+                if (!e->ab) continue;
+                uint32_t a = (uint32_t)(e->ab >> 32), b = (uint32_t)e->ab;
+                d[nd++] = (fdir){(uint64_t)a << 32 | rank[b], e->n};
+                d[nd++] = (fdir){(uint64_t)b << 32 | rank[a], e->n};
+                *e = (fpair){0, 0};   /* the table is empty for the next group after this scan */
+            }
+        }
+        sort_dirs(d, d + c->dcap, nd, c->nprod);
         strbuf body = STRBUF_INIT, map = STRBUF_INIT;
         for (size_t i = 0; i < nd;) {
             uint32_t a = (uint32_t)(d[i].key >> 32);
@@ -217,7 +273,6 @@ void fcache_flush(fcache *c, c360_txn *txn)
         }
         sb_release(&body);
         sb_release(&map);
-        free(d);
         free(order);
         free(rank);
     }
@@ -227,7 +282,7 @@ void fcache_flush(fcache *c, c360_txn *txn)
         c360_txn_add_u64(txn, k.buf, k.len, c->byid[i]->orders);
     }
     sb_release(&k);
-    clear_group(c);
+    clear_group(c, 1);
     if (HASH_COUNT(c->cat) > CAT_MAX) clear_cat(c);
 }
 

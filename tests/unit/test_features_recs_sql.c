@@ -195,6 +195,9 @@ static void test_recs_match_sql_keep_last_order(void **state) { (void)state; run
 /* big baskets from a large catalogue in two groups: the writer's pair table grows several times
  * within a group, and the flush sorts thousands of partners */
 static void test_recs_match_sql_big_groups(void **state) { (void)state; run_shop(12, 300, 800, 1, 30, 400); }
+/* one group of ~200 k pair bumps: each of the writer's 64 count partitions fills its buffer
+ * (2,048 bumps) and counts it into its table before the flush (checked by hand: 64 drains) */
+static void test_recs_match_sql_one_huge_group(void **state) { (void)state; run_shop(12, 300, 2500, 1, 40, 2500); }
 
 int main(void)
 {
@@ -203,6 +206,7 @@ int main(void)
         cmocka_unit_test(test_recs_match_sql_medium),
         cmocka_unit_test(test_recs_match_sql_keep_last_order),
         cmocka_unit_test(test_recs_match_sql_big_groups),
+        cmocka_unit_test(test_recs_match_sql_one_huge_group),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
