@@ -39,7 +39,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -216,29 +215,9 @@ static void record(phase_stats *st, int64_t lat, int good)
     else st->non200++;
 }
 
-/* reads responses; returns number of completed requests */
-static void conn_read(conn *c, phase_stats *st, int *idle_count)
+/* takes the complete responses out of c->in */
+static void take_responses(conn *c, phase_stats *st, int *idle_count)
 {
-    for (;;) {
-        bgrow(&c->in, 65536);
-        ssize_t r = recv(c->fd, c->in.b + c->in.n, c->in.cap - c->in.n - 1, 0);
-        if (r > 0) {
-            c->in.n += (size_t)r;
-            continue;
-        }
-        if (r < 0 && errno == EAGAIN) break;
-        /* closed or error */
-        if (c->busy) {
-            st->errors++;
-            record(st, now_ns() - c->intended, 0);
-            st->non200--;
-            c->busy = 0;
-            (*idle_count)++;
-        }
-        conn_reset(c);
-        if (c->fd < 0) die("lost the connection to %s:%d and cannot reconnect", opt_host, opt_port);
-        return;
-    }
     while (c->busy && c->in.n) {
         long len;
         int good = 0;
@@ -263,14 +242,40 @@ static void conn_read(conn *c, phase_stats *st, int *idle_count)
     }
 }
 
+/* Reads what the connection has. Once its one request in flight is answered nothing more is
+ * coming until the next send, so the read stops there instead of asking again for EAGAIN (the
+ * next bytes, or a close, are a new edge for epoll): one recv per response, not two. */
+static void conn_read(conn *c, phase_stats *st, int *idle_count)
+{
+    for (;;) {
+        bgrow(&c->in, 65536);
+        ssize_t r = recv(c->fd, c->in.b + c->in.n, c->in.cap - c->in.n - 1, 0);
+        if (r > 0) {
+            c->in.n += (size_t)r;
+            take_responses(c, st, idle_count);
+            if (!c->busy) return;
+            continue;
+        }
+        if (r < 0 && errno == EAGAIN) return;
+        /* closed or error */
+        if (c->busy) {
+            st->errors++;
+            record(st, now_ns() - c->intended, 0);
+            st->non200--;
+            c->busy = 0;
+            (*idle_count)++;
+        }
+        conn_reset(c);
+        if (c->fd < 0) die("lost the connection to %s:%d and cannot reconnect", opt_host, opt_port);
+        return;
+    }
+}
+
 /* Runs one fixed-rate phase of `secs` seconds (plus warm-up that is not recorded). */
 static void run_phase(double rate, double secs, double warm, phase_stats *st, int quiet)
 {
     memset(st, 0, sizeof *st);
     phase_stats warmst = {0};
-    int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    struct epoll_event tev = {.events = EPOLLIN, .data.ptr = NULL};
-    epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &tev);
     int idle = 0;
     for (int i = 0; i < nconns; i++)
         if (!conns[i].busy) idle++;
@@ -315,21 +320,17 @@ static void run_phase(double rate, double secs, double warm, phase_stats *st, in
             st->errors += ntotal - queued_from;
             break;
         }
-        int timeout = 100;
+        /* wait for I/O or the next request's due time (nanosecond timeout: no timer fd to arm
+         * and read per request) */
+        int64_t wait_ns = 100000000;
         if (next < ntotal) {
-            int64_t due = t0 + (int64_t)((double)next * interval);
-            struct itimerspec its = {.it_value = {.tv_sec = due / 1000000000LL, .tv_nsec = due % 1000000000LL}};
-            timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL);
+            int64_t due = t0 + (int64_t)((double)next * interval) - now_ns();
+            if (due < wait_ns) wait_ns = due > 0 ? due : 0;
         }
-        int n = epoll_wait(ep, evs, 256, timeout);
+        struct timespec tmo = {.tv_sec = wait_ns / 1000000000LL, .tv_nsec = wait_ns % 1000000000LL};
+        int n = epoll_pwait2(ep, evs, 256, &tmo, NULL);
         for (int i = 0; i < n; i++) {
             conn *c = evs[i].data.ptr;
-            if (!c) {
-                uint64_t x;
-                ssize_t rd = read(tfd, &x, sizeof x);
-                (void)rd;
-                continue;
-            }
             if (evs[i].events & EPOLLOUT) conn_flush(c);
             if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
                 /* responses to warm-up requests go to warmst */
@@ -339,8 +340,6 @@ static void run_phase(double rate, double secs, double warm, phase_stats *st, in
             }
         }
     }
-    epoll_ctl(ep, EPOLL_CTL_DEL, tfd, NULL);
-    close(tfd);
     free(warmst.lat);
     free(warmst.lag);
 }
