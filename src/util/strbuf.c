@@ -96,15 +96,24 @@ void sb_addc(strbuf *sb, char c)
 
 void sb_adds(strbuf *sb, const char *s) { sb_add(sb, s, strlen(s)); }
 
+/* formats into the room the buffer has and formats again only when it did not fit (a profile
+ * read renders dozens of small pieces: measuring each first was half of its printf time) */
 void sb_vaddf(strbuf *sb, const char *fmt, va_list ap)
 {
     va_list cp;
     va_copy(cp, ap);
-    int n = vsnprintf(NULL, 0, fmt, cp);
+    sb_grow(sb, 63);
+    size_t room = sb->cap - sb->len;
+    int n = vsnprintf(sb->buf + sb->len, room, fmt, cp);
     va_end(cp);
-    if (n < 0) return;
-    sb_grow(sb, (size_t)n);
-    vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
+    if (n < 0) {
+        sb->buf[sb->len] = 0;
+        return;
+    }
+    if ((size_t)n >= room) {
+        sb_grow(sb, (size_t)n);
+        vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
+    }
     sb->len += (size_t)n;
 }
 
