@@ -190,13 +190,13 @@ int c360_features_on_event(c360_features *f, c360_txn *txn, c360_profile *p, con
         if (props >= 0 && f->j.tok[props].type == CJ_OBJECT) {
             if (is_order) {
                 atomic_fetch_add(&f->m_orders, 1);
-                recs_on_order(f, txn, ev->ts, &f->j, props);
+                recs_on_order(f, ev->ts, &f->j, props);
                 if (ord >= 0) {
                     frisk r = fraud_score(s, &f->set, p, &s->orders[ord]);
                     if (r.score >= f->set.threshold) fnotice_alert(f, txn, p->pid, &s->orders[ord], r, now);
                 }
             } else if (!strncmp(ev->name, "Product ", 8)) {
-                recs_catalog(f, txn, &f->j, props, ev->ts);
+                recs_catalog(f, &f->j, props, ev->ts);
             }
         }
     }

@@ -219,14 +219,16 @@ void flive_flush(c360_features *f);
 /* recs.c */
 fcache *fcache_new(void);
 void fcache_free(fcache *c);
-/* writes the counters bumped since the last flush into txn (called right before every commit) */
+/* writes the counters bumped and the catalogue entries changed since the last flush into txn
+ * (called right before every commit) */
 void fcache_flush(fcache *c, c360_txn *txn);
 /* 1 if the store has co-purchase counters of the per-pair layout (before counter maps) */
 int recs_has_legacy_pairs(c360_store *s);
 /* forgets every cached counter (the group that bumped them was abandoned) */
 void fcache_discard(fcache *c);
-void recs_on_order(c360_features *f, c360_txn *txn, int64_t ts, const c360_json *j, int props);
-void recs_catalog(c360_features *f, c360_txn *txn, const c360_json *j, int obj, int64_t ts);
+void recs_on_order(c360_features *f, int64_t ts, const c360_json *j, int props);
+/* the catalogue entry of a product object (name, price), kept for the flush if newer by event time */
+void recs_catalog(c360_features *f, const c360_json *j, int obj, int64_t ts);
 /* recommendations for a decoded state, JSON object into out */
 int recs_query(c360_features *f, const fstate *s, int limit, int exclude_last, strbuf *out);
 fpop *fpop_new(void);

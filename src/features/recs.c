@@ -45,7 +45,9 @@
  * hold only what the current group added, and are emptied at every flush or abandoned group. */
 typedef struct fprod { UT_hash_handle hh; uint32_t id; int64_t orders; char name[]; } fprod;
 typedef struct { uint64_t ab; int64_t n; } fpair;   /* ab 0: a free slot (a < b, so ab > 0) */
-typedef struct fent { UT_hash_handle hh; int64_t v; size_t kl; char k[]; } fent;
+/* a catalogue entry: v its event time (biased, 0: none stored); val the entry to write at the
+ * flush when dirty (the group renamed or repriced it) */
+typedef struct fent { UT_hash_handle hh; int64_t v; char *val; size_t vlen; int dirty; size_t kl; char k[]; } fent;
 #define NPART_BITS 6
 #define NPART (1u << NPART_BITS)
 #define PEND 2048                   /* bumps buffered per partition before they are counted */
@@ -61,7 +63,9 @@ typedef struct {
     uint64_t pend[PEND];
 } fpart;
 /* cat: the event time of each catalogue entry the writer has seen (last write wins by event
- * time), read from the store on first use, at most CAT_MAX */
+ * time), read from the store on first use, at most CAT_MAX. An entry the group changed is
+ * written once, at the flush: every order line names its product, and a put per line was most
+ * of a bulk load's write-batch operations (UCI: ~20 lines per order, ~3,000 products). */
 struct fcache {
     fprod *prods;                 /* by name */
     fprod **byid;
@@ -70,6 +74,8 @@ struct fcache {
     struct fdir *dirs;            /* the flush's sort scratch: 2 * dcap entries */
     size_t dcap;
     fent *cat;
+    fent **dirty;                 /* the catalogue entries to write at the flush */
+    size_t ndirty, capdirty;
 };
 #define CAT_MAX 1000000
 
@@ -108,8 +114,10 @@ static void clear_cat(fcache *c)
     fent *e, *tmp;
     HASH_ITER(hh, c->cat, e, tmp) {
         HASH_DEL(c->cat, e);
+        free(e->val);
         free(e);
     }
+    c->ndirty = 0;
 }
 
 void fcache_discard(fcache *c)
@@ -125,6 +133,7 @@ void fcache_free(fcache *c)
     fcache_discard(c);
     for (unsigned i = 0; i < NPART; i++) free(c->part[i].t);
     free(c->dirs);
+    free(c->dirty);
     free(c->byid);
     free(c);
 }
@@ -281,12 +290,20 @@ void fcache_flush(fcache *c, c360_txn *txn)
         key2(&k, 'p', c->byid[i]->name, NULL);
         c360_txn_add_u64(txn, k.buf, k.len, c->byid[i]->orders);
     }
+    for (size_t i = 0; i < c->ndirty; i++) {
+        fent *e = c->dirty[i];
+        c360_txn_put(txn, e->k, e->kl, e->val, e->vlen);
+        free(e->val);
+        e->val = NULL;
+        e->dirty = 0;
+    }
+    c->ndirty = 0;
     sb_release(&k);
     clear_group(c, 1);
     if (HASH_COUNT(c->cat) > CAT_MAX) clear_cat(c);
 }
 
-void recs_on_order(c360_features *f, c360_txn *txn, int64_t ts, const c360_json *j, int props)
+void recs_on_order(c360_features *f, int64_t ts, const c360_json *j, int props)
 {
     int pt = c360_json_get(j, props, "products");
     if (pt < 0 || j->tok[pt].type != CJ_ARRAY) return;
@@ -296,7 +313,7 @@ void recs_on_order(c360_features *f, c360_txn *txn, int64_t ts, const c360_json 
     strbuf k = STRBUF_INIT;
     for (int it = pt + 1, n = 0; n < j->tok[pt].size; n++, it = c360_json_skip(j, it)) {
         if (j->tok[it].type != CJ_OBJECT) continue;
-        recs_catalog(f, txn, j, it, ts);
+        recs_catalog(f, j, it, ts);
         int t = c360_json_get(j, it, "product_id");
         if (t < 0 || c360_json_is_null(j, t)) continue;
         sb_reset(&k);
@@ -329,7 +346,7 @@ void recs_on_order(c360_features *f, c360_txn *txn, int64_t ts, const c360_json 
 }
 
 /* catalogue entry: ts u64be (of the event that named it) + JSON {"name":..,"price":..} */
-void recs_catalog(c360_features *f, c360_txn *txn, const c360_json *j, int obj, int64_t ts)
+void recs_catalog(c360_features *f, const c360_json *j, int obj, int64_t ts)
 {
     int pt = c360_json_get(j, obj, "product_id"), nt = c360_json_get(j, obj, "name");
     if (pt < 0 || nt < 0 || j->tok[nt].type != CJ_STRING) return;
@@ -368,7 +385,14 @@ void recs_catalog(c360_features *f, c360_txn *txn, const c360_json *j, int obj, 
                 sb_add(&v, raw, n);
             }
             sb_addc(&v, '}');
-            c360_txn_put(txn, k.buf, k.len, v.buf, v.len);
+            fcache *c = f->cache;
+            if (!e->dirty) {
+                if (c->ndirty == c->capdirty) c->dirty = xrealloc(c->dirty, sizeof *c->dirty * (c->capdirty = c->capdirty ? 2 * c->capdirty : 256));
+                c->dirty[c->ndirty++] = e;
+                e->dirty = 1;
+            }
+            free(e->val);
+            e->val = sb_detach(&v, &e->vlen);
         }
     }
     sb_release(&pid);

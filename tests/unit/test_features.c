@@ -596,12 +596,93 @@ static void test_group_boundaries_do_not_matter(void **state)
     free(ref);
 }
 
+/* the catalogue entry (name, price) of a product, as stored: 8 bytes of event time, then JSON */
+static char *catalogue_entry(fenv *v, const char *pid)
+{
+    strbuf k = STRBUF_INIT, val = STRBUF_INIT;
+    sb_addc(&k, 'F');
+    sb_addc(&k, 'n');
+    sb_adds(&k, pid);
+    int rc = c360_store_get(v->s, k.buf, k.len, &val);
+    sb_release(&k);
+    if (rc != 1) {
+        sb_release(&val);
+        return NULL;
+    }
+    assert_true(val.len > 8);
+    char *js = strndup(val.buf + 8, val.len - 8);
+    sb_release(&val);
+    return js;
+}
+
+/* apply the bodies as one group; commit (1) or abandon it (0) */
+static void apply_group(fenv *v, const char **bodies, int n, int commit)
+{
+    c360_event evs[8];
+    for (int i = 0; i < n; i++) {
+        char err[256];
+        if (c360_segment_parse_one(&v->cx, -1, bodies[i], strlen(bodies[i]), c360_now_ms(), &evs[i], err, sizeof err))
+            fail_msg("parse %s: %s", bodies[i], err);
+    }
+    int a, d;
+    assert_int_equal(c360_engine_apply(v->e, evs, n, &a, &d), 0);
+    for (int i = 0; i < n; i++) c360_event_release(&evs[i]);
+    if (commit) fenv_commit(v);
+    else c360_engine_abort(v->e);
+}
+
+/* The catalogue keeps the name and price of the event with the latest time, whatever the arrival
+ * order, within a group and across groups; what an abandoned group named is not kept. (The
+ * writer keeps changed entries and writes them at the flush.) */
+static void test_catalogue_latest_by_event_time(void **state)
+{
+    (void)state;
+    fenv *v = fenv_open(NULL);
+    char b[6][512];
+#define PV(i, id, min, nm, pr) snprintf(b[i], sizeof b[i], "{\"type\":\"track\",\"userId\":\"u\",\"event\":\"Product Viewed\"," \
+    "\"messageId\":\"%s\",\"timestamp\":\"%s\",\"properties\":{\"product_id\":\"p1\",\"name\":\"%s\",\"price\":%d}}", id, iso(T0 + (min) * MIN), nm, pr)
+    PV(0, "c1", 20, "Twenty", 20);
+    PV(1, "c2", 10, "Ten", 10);         /* older: ignored */
+    PV(2, "c3", 30, "Thirty", 30);
+    const char *g1[] = {b[0], b[1], b[2]};
+    apply_group(v, g1, 3, 1);
+    char *js = catalogue_entry(v, "p1");
+    assert_non_null(js);
+    assert_string_equal(js, "{\"name\":\"Thirty\",\"price\":30}");
+    free(js);
+    /* an order line names it too; an older one does not change it, a newer one does */
+    snprintf(b[3], sizeof b[3], "{\"type\":\"track\",\"userId\":\"u\",\"event\":\"Order Completed\",\"messageId\":\"c4\","
+             "\"timestamp\":\"%s\",\"properties\":{\"order_id\":\"o1\",\"revenue\":1,\"products\":[{\"product_id\":\"p1\","
+             "\"name\":\"Old line\",\"price\":1}]}}", iso(T0 + 25 * MIN));
+    PV(4, "c5", 40, "Forty", 40);
+    const char *g2[] = {b[3]};
+    apply_group(v, g2, 1, 1);
+    js = catalogue_entry(v, "p1");
+    assert_string_equal(js, "{\"name\":\"Thirty\",\"price\":30}");
+    free(js);
+    /* abandoned: the newer name is forgotten, and a later group still compares with the stored one */
+    const char *g3[] = {b[4]};
+    apply_group(v, g3, 1, 0);
+    js = catalogue_entry(v, "p1");
+    assert_string_equal(js, "{\"name\":\"Thirty\",\"price\":30}");
+    free(js);
+    PV(5, "c6", 35, "Thirty-five", 35);
+    const char *g4[] = {b[5]};
+    apply_group(v, g4, 1, 1);
+    js = catalogue_entry(v, "p1");
+    assert_string_equal(js, "{\"name\":\"Thirty-five\",\"price\":35}");
+    free(js);
+#undef PV
+    fenv_close(v);
+}
+
 int main(void)
 {
     setenv("C360_FAKE_NOW", "2026-10-03T00:00:00Z", 1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_commerce_builtins),
         cmocka_unit_test(test_group_boundaries_do_not_matter),
+        cmocka_unit_test(test_catalogue_latest_by_event_time),
         cmocka_unit_test(test_read_only_decode),
         cmocka_unit_test(test_tickets),
         cmocka_unit_test(test_session_rule),
