@@ -28,6 +28,7 @@ void sb_grow(strbuf *sb, size_t extra);      /* ensure room for `extra` more byt
 void sb_add(strbuf *sb, const void *p, size_t n);
 void sb_addc(strbuf *sb, char c);
 void sb_adds(strbuf *sb, const char *s);
+/* formatted append; the arguments must not point into sb itself */
 void sb_addf(strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sb_vaddf(strbuf *sb, const char *fmt, va_list ap);
 void sb_add_u64be(strbuf *sb, uint64_t v);  /* 8 bytes big-endian: sorts like the number */
