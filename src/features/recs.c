@@ -40,9 +40,10 @@
  * were 9.5 % of a `c360 load` profile of UCI, 4.6 % partitioned). So the count is partitioned:
  * a pair's hash picks one of NPART partitions, bumps are appended to the partition's small
  * buffer, and a full buffer is counted into the partition's own table (linear probing), which
- * is 1/NPART of the whole and stays in cache while its buffer drains. At the flush each product's partners become one counter map
- * addition (c360_txn_add_map, a RocksDB merge), so the writer never reads a counter: the tables
- * hold only what the current group added, and are emptied at every flush or abandoned group. */
+ * is 1/NPART of the whole and stays in cache while its buffer drains. At the flush each
+ * product's partners become one counter map addition (c360_txn_add_map, a RocksDB merge), so the
+ * writer never reads a counter: the tables hold only what the current group added, and are
+ * emptied at every flush or abandoned group. */
 typedef struct fprod { UT_hash_handle hh; uint32_t id; int64_t orders; char name[]; } fprod;
 typedef struct { uint64_t ab; int64_t n; } fpair;   /* ab 0: a free slot (a < b, so ab > 0) */
 /* a catalogue entry: v its event time (biased, 0: none stored); val the entry to write at the
