@@ -442,7 +442,6 @@ static void test_every_truncation_refused(void **state)
     release(&f);
 }
 
-/* the envelope means the same as a Debezium change: an identify with upsert semantics */
 /* the customers row of insert_row (42, ann@example.com) as an envelope: cdc_debezium makes it
  * an identify of user 42 with the email as a trait and the id not among the traits */
 static void assert_ann_identify(const char *env, size_t n)
@@ -463,6 +462,7 @@ static void assert_ann_identify(const char *env, size_t n)
     sb_release(&out);
 }
 
+/* the envelope means the same as a Debezium change: an identify with upsert semantics */
 static void test_envelope_through_cdc(void **state)
 {
     (void)state;
