@@ -1,6 +1,5 @@
 /* main.c -- `c360 <command>`: dispatch to the command implementations (cmd_*.c). */
 #include "cli/cli.h"
-#include "util/malloc_tune.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -30,7 +29,6 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-    c360_malloc_tune(argv);
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -1,7 +1,6 @@
 // Health, readiness and metrics endpoints.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { useServer, startServer, assertCleanExit, WRITE_KEY } from './lib/server.mjs';
+import { useServer, assertCleanExit, WRITE_KEY } from './lib/server.mjs';
 import { assertAccepted, assertError, parseProm, metricSum, messageId, uid } from './lib/api.mjs';
 
 const fx = useServer();
@@ -86,43 +85,6 @@ fx.test('c360_events_accepted_total grows by exactly the number of events ingest
     `request-duration histogram _count went ${countBefore} -> ${countAfter}; expected at least +3 (3 ingests + 1 metrics)`);
   const size = metricSum(after.prom, 'c360_store_size_bytes');
   assert.ok(Number.isFinite(size) && size >= 0, `c360_store_size_bytes = ${size}`);
-});
-
-// c360 re-executes itself once at startup with glibc's malloc asked for transparent huge pages
-// (src/util/malloc_tune.c): same pid, the tunable in its environment; a caller's own value of the
-// tunable stands (and means no re-execution).
-function tunables(pid) {
-  // glibc's loader ends each tunable's value in place with a NUL while it parses them, so
-  // /proc/PID/environ shows "a=1\0glibc.b=2" for "a=1:glibc.b=2": put the colons back
-  const env = readFileSync(`/proc/${pid}/environ`, 'latin1').replaceAll('\0glibc.', ':glibc.').split('\0');
-  return env.filter((e) => e.startsWith('GLIBC_TUNABLES=')).map((e) => e.slice('GLIBC_TUNABLES='.length));
-}
-
-fx.test('the server runs with glibc.malloc.hugetlb=1 added to GLIBC_TUNABLES, same pid and name', async (srv) => {
-  const given = process.env.GLIBC_TUNABLES;
-  const expected = given?.includes('glibc.malloc.hugetlb') ? given
-    : given ? `${given}:glibc.malloc.hugetlb=1` : 'glibc.malloc.hugetlb=1';
-  assert.deepEqual(tunables(srv.proc.pid), [expected], 'environment of the running server');
-  assert.equal(readFileSync(`/proc/${srv.proc.pid}/comm`, 'latin1').trim(), 'c360',
-    're-executed by its own path, so that ps and top still name it c360');
-  const res = await srv.get('/healthz', { key: null });
-  assert.equal(res.status, 200, 'the re-executed process is the one answering');
-});
-
-fx.test("a caller's GLIBC_TUNABLES is kept; its own glibc.malloc.hugetlb value stands", async () => {
-  for (const [given, expected] of [
-    ['glibc.malloc.tcache_count=0', 'glibc.malloc.tcache_count=0:glibc.malloc.hugetlb=1'],
-    ['glibc.malloc.hugetlb=0', 'glibc.malloc.hugetlb=0'],
-  ]) {
-    const srv = await startServer({ env: { GLIBC_TUNABLES: given } });
-    try {
-      assert.deepEqual(tunables(srv.proc.pid), [expected], `started with GLIBC_TUNABLES=${given}`);
-      assert.equal((await srv.get('/healthz', { key: null })).status, 200);
-      assertCleanExit(await srv.stop());
-    } finally {
-      await srv.cleanup();
-    }
-  }
 });
 
 fx.test('graceful stop: exit code 0, no sanitizer report', async (srv) => {
