@@ -179,8 +179,7 @@ int c360_features_on_event(c360_features *f, c360_txn *txn, c360_profile *p, con
     if (f->npm) flush_pending(f, txn);
     fstate *s = live_get(f, p);
     frebuild_note(f, p->pid);
-    char err[128];
-    if (c360_json_parse(&f->j, ev->json.buf, ev->json.len, err, sizeof err)) f->j.ntok = 0;
+    if (c360_json_parse_own(&f->j, ev->json.buf, ev->json.len)) f->j.ntok = 0;   /* written by sources/segment.c */
     uint64_t late0 = s->late;
     int ord = -1;
     int is_order = fstate_apply(s, &f->set, ev, &f->j, &ord);

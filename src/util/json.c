@@ -150,22 +150,14 @@ static int too_deep(const char *s, size_t n, size_t *at)
     return 0;
 }
 
-int c360_json_parse(c360_json *j, const char *src, size_t len, char *err, size_t errlen)
+/* jsmn's tokens for src into j (growing j->tok), or a jsmn error; *pos: where it stopped */
+static int tokenize(c360_json *j, const char *src, size_t len, unsigned *pos)
 {
     jsmn_parser p;
     jsmn_init(&p);
     j->src = src;
     j->len = len;
     j->ntok = 0;
-    if (len > (size_t)INT32_MAX / 2) {
-        snprintf(err, errlen, "document too large");
-        return -1;
-    }
-    size_t deep_at;
-    if (too_deep(src, len, &deep_at)) {
-        snprintf(err, errlen, "JSON nested deeper than %d levels at byte %zu", MAX_DEPTH, deep_at);
-        return -1;
-    }
     if (!j->cap) {
         j->cap = 64;
         j->tok = xmalloc(sizeof(c360_jtok) * (size_t)j->cap);
@@ -188,9 +180,39 @@ int c360_json_parse(c360_json *j, const char *src, size_t len, char *err, size_t
         j->cap *= 2;
         j->tok = xrealloc(j->tok, sizeof(c360_jtok) * (size_t)j->cap);
     }
+    *pos = p.pos;
+    return r;
+}
+
+int c360_json_parse_own(c360_json *j, const char *src, size_t len)
+{
+    unsigned pos;
+    j->ntok = 0;
+    if (len > (size_t)INT32_MAX / 2) return -1;
+    int r = tokenize(j, src, len, &pos);
+    j->ntok = r > 0 ? r : 0;
+    return r > 0 ? 0 : -1;
+}
+
+int c360_json_parse(c360_json *j, const char *src, size_t len, char *err, size_t errlen)
+{
+    j->src = src;
+    j->len = len;
+    j->ntok = 0;
+    if (len > (size_t)INT32_MAX / 2) {
+        snprintf(err, errlen, "document too large");
+        return -1;
+    }
+    size_t deep_at;
+    if (too_deep(src, len, &deep_at)) {
+        snprintf(err, errlen, "JSON nested deeper than %d levels at byte %zu", MAX_DEPTH, deep_at);
+        return -1;
+    }
+    unsigned pos;
+    int r = tokenize(j, src, len, &pos);
     if (r < 0) {
         snprintf(err, errlen, r == JSMN_ERROR_PART ? "unexpected end of JSON at byte %u"
-                                                   : "invalid JSON at byte %u", p.pos);
+                                                   : "invalid JSON at byte %u", pos);
         return -1;
     }
     j->ntok = r;

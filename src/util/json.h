@@ -33,6 +33,12 @@ void c360_json_init(c360_json *j);
 void c360_json_release(c360_json *j);
 /* 0 on success; -1 with a message in err (naming the byte offset) if not one valid JSON value. */
 int c360_json_parse(c360_json *j, const char *src, size_t len, char *err, size_t errlen);
+/* jsmn's tokens alone, without c360_json_parse's checks (nesting depth, grammar of literals and
+ * numbers, keys, what surrounds the value): only for JSON that c360_json_parse accepted before
+ * and c360 wrote back itself (an event's stored JSON, parsed again by the writer for every event:
+ * the checks were half of that). Same tokens as c360_json_parse for such text; 0, or -1 if jsmn
+ * fails. */
+int c360_json_parse_own(c360_json *j, const char *src, size_t len);
 
 int c360_json_skip(const c360_json *j, int i);                      /* index after i's subtree */
 int c360_json_get(const c360_json *j, int obj, const char *key);     /* member value or -1 */

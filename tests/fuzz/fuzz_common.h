@@ -145,6 +145,13 @@ static __attribute__((unused)) void fuzz_check_event(const c360_segment_ctx *cx,
     CHECK(c360_json_parse(&j, ev->json.buf, ev->json.len, err, sizeof err) == 0, "stored JSON does not parse (%s): %s", err,
           ev->json.buf);
     CHECK(j.tok[0].type == CJ_OBJECT, "stored JSON is not an object: %s", ev->json.buf);
+    /* the writer's features layer reads it again with the unchecked tokenizer: same tokens */
+    c360_json own;
+    c360_json_init(&own);
+    CHECK(c360_json_parse_own(&own, ev->json.buf, ev->json.len) == 0 && own.ntok == j.ntok &&
+              !memcmp(own.tok, j.tok, sizeof *j.tok * (size_t)j.ntok),
+          "c360_json_parse_own does not give c360_json_parse's tokens for the stored JSON: %s", ev->json.buf);
+    c360_json_release(&own);
     strbuf v = STRBUF_INIT;
     CHECK(fuzz_get_str(&j, 0, "type", &v) == 0 && !strcmp(v.buf, c360_ev_type_name(ev->type)),
           "stored \"type\" is not '%s': %s", c360_ev_type_name(ev->type), ev->json.buf);

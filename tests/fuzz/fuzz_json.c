@@ -5,6 +5,7 @@
  *    nothing above U+10FFFF), including the offset of the first bad byte;
  *  - c360_json_parse against a reference recursive-descent JSON validator (RFC 8259 grammar,
  *    at most 64 nested containers, no UTF-8 check: both must accept exactly the same documents);
+ *    c360_json_parse_own (no checks) gives the same tokens for every accepted document;
  *  - on success, every token: spans inside the text, c360_json_skip consistent with the tree,
  *    c360_json_str (every string decodes; valid UTF-8 in gives valid UTF-8 out),
  *    c360_json_num, c360_json_get (finds the first member with that key);
@@ -272,6 +273,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         c360_json_release(&j);
         return 0;
     }
+
+    /* the unchecked tokenizer gives the same tokens for any document c360_json_parse accepts */
+    c360_json own;
+    c360_json_init(&own);
+    CHECK(c360_json_parse_own(&own, src, size) == 0 && own.ntok == j.ntok && !memcmp(own.tok, j.tok, sizeof *j.tok * (size_t)j.ntok),
+          "c360_json_parse_own: %d tokens, not c360_json_parse's %d (or different ones)", own.ntok, j.ntok);
+    c360_json_release(&own);
 
     /* every token */
     CHECK(j.ntok >= 1, "no tokens");

@@ -3,7 +3,8 @@
  * rejection of what jsmn lets through (trailing garbage, bad literals, bad numbers, non-string
  * keys, raw control characters, unterminated input, excessive nesting), token helpers,
  * unescaping (\uXXXX incl. surrogate pairs), UTF-8 validation, string escaping on output and
- * number printing. */
+ * number printing; c360_json_parse_own (no checks) giving c360_json_parse's tokens for valid
+ * documents, small and large (its token array grows), and failing on what jsmn cannot read. */
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -85,6 +86,51 @@ static void test_accepts_valid(void **state)
     accept_doc("{\"\":\"\"}");
     accept_doc("[1e-7, 123456789012345678901234567890, -1.5E+10]");
     accept_doc("[\"caf\xc3\xa9 \xf0\x9f\x98\x80\"]"); /* raw UTF-8 is fine inside strings */
+}
+
+/* c360_json_parse_own: the same tokens as c360_json_parse for what that accepts */
+static void same_tokens(const char *doc)
+{
+    c360_json a, b;
+    c360_json_init(&a);
+    c360_json_init(&b);
+    char err[128];
+    assert_int_equal(c360_json_parse(&a, doc, strlen(doc), err, sizeof err), 0);
+    assert_int_equal(c360_json_parse_own(&b, doc, strlen(doc)), 0);
+    assert_int_equal(b.ntok, a.ntok);
+    assert_memory_equal(b.tok, a.tok, sizeof *a.tok * (size_t)a.ntok);
+    assert_ptr_equal(b.src, doc);
+    assert_int_equal(b.len, strlen(doc));
+    c360_json_release(&a);
+    c360_json_release(&b);
+}
+
+static void test_parse_own(void **state)
+{
+    (void)state;
+    same_tokens("{}");
+    same_tokens("{\"a\":[1,2.5,-0.1e+3,true,false,null,\"x\"],\"b\":{\"c\":{}}}");
+    same_tokens("{\"type\":\"track\",\"event\":\"Order Completed\",\"properties\":{\"products\":"
+                "[{\"product_id\":\"85123A\",\"price\":2.55,\"quantity\":6}]},\"messageId\":\"m\\u00e9\"}");
+    same_tokens("123");
+    same_tokens("\"str\"");
+    /* 3,000 tokens: the token array grows past its first 64 several times */
+    strbuf big = STRBUF_INIT;
+    sb_adds(&big, "{\"products\":[");
+    for (int i = 0; i < 1000; i++) sb_addf(&big, "%s{\"id\":%d}", i ? "," : "", i);
+    sb_adds(&big, "]}");
+    same_tokens(big.buf);
+    sb_release(&big);
+    /* reused parser state: a small document after the big one */
+    c360_json j;
+    c360_json_init(&j);
+    assert_int_equal(c360_json_parse_own(&j, "[1,[2]]", 7), 0);
+    assert_int_equal(j.ntok, 4);
+    assert_int_equal(c360_json_parse_own(&j, "{\"a\":", 5), -1);   /* jsmn: unterminated */
+    assert_int_equal(j.ntok, 0);
+    assert_int_equal(c360_json_parse_own(&j, "", 0), -1);
+    assert_int_equal(c360_json_parse_own(&j, "  ", 2), -1);
+    c360_json_release(&j);
 }
 
 static void test_accepts_top_level_scalars(void **state)
@@ -528,6 +574,7 @@ int main(void)
         cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_put_str),
         cmocka_unit_test(test_put_num),
+        cmocka_unit_test(test_parse_own),
     };
     return cmocka_run_group_tests_name("json", tests, NULL, NULL);
 }
