@@ -53,7 +53,12 @@ struct c360_store {
 /* Operations are buffered and written in key order at commit: RocksDB's memtable skiplist
  * inserts neighbouring keys much faster (it reuses the insert position), and a commit of a group
  * touches keys all over the key space. Same-key operations keep their order (stable sort). */
-typedef struct { uint32_t koff, klen, voff, vlen; uint32_t seq; int del; /* 1 delete, 2 range, 3 add */ } txn_op;
+typedef struct {
+    uint64_t pfx;   /* the key's first 8 bytes, big-endian, zero-padded: most comparisons end here */
+    uint32_t koff, klen, voff, vlen;
+    uint32_t seq;
+    int del;        /* 1 delete, 2 range, 3 add */
+} txn_op;
 
 struct c360_txn {
     c360_store *s;
@@ -70,6 +75,9 @@ static void txn_add(c360_txn *t, const void *k, size_t kl, const void *v, size_t
         t->ops = xrealloc(t->ops, sizeof *t->ops * t->cap);
     }
     txn_op *o = &t->ops[t->nops];
+    unsigned char p8[8] = {0};
+    memcpy(p8, k, kl < 8 ? kl : 8);
+    o->pfx = c360_get_u64be(p8);
     o->koff = (uint32_t)t->arena.len;
     o->klen = (uint32_t)kl;
     sb_add(&t->arena, k, kl);
@@ -85,8 +93,11 @@ static const char *sort_arena;
 static int op_cmp(const void *a, const void *b)
 {
     const txn_op *x = a, *y = b;
+    /* keys that differ in their first 8 bytes (or where the shorter one ends with a byte the
+     * other has non-zero) are ordered by the prefixes; the rest by their bytes */
+    if (x->pfx != y->pfx) return x->pfx < y->pfx ? -1 : 1;
     size_t n = x->klen < y->klen ? x->klen : y->klen;
-    int c = memcmp(sort_arena + x->koff, sort_arena + y->koff, n);
+    int c = n > 8 ? memcmp(sort_arena + x->koff + 8, sort_arena + y->koff + 8, n - 8) : 0;
     if (c) return c;
     if (x->klen != y->klen) return x->klen < y->klen ? -1 : 1;
     return x->seq < y->seq ? -1 : x->seq > y->seq;
