@@ -114,6 +114,38 @@ static void prune_acts(fstate *s)
 }
 
 /* returns the order's index in s->orders, or -1 if it is older than every kept order */
+static int str_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* an order's products as a set: sorted, each once (a wholesale order lists hundreds) */
+static void basket_set(ford *o)
+{
+    if (o->nprods < 2) return;
+    qsort(o->prods, (size_t)o->nprods, sizeof *o->prods, str_cmp);
+    int w = 1;
+    for (int r = 1; r < o->nprods; r++) {
+        if (!strcmp(o->prods[r], o->prods[w - 1])) free(o->prods[r]);
+        else o->prods[w++] = o->prods[r];
+    }
+    o->nprods = w;
+}
+
+/* Only the last order's products are read (recommendations leave out the last basket), so the
+ * others' are dropped: a customer's state then carries one basket instead of up to FORDERS_MAX,
+ * and the writer decodes and encodes it for every group the customer is in. Which order is last
+ * depends only on the set of orders, so the state still does too. */
+static void keep_last_basket(fstate *s)
+{
+    int own = !s->arena;
+    for (int i = 0; i + 1 < s->nord; i++) {
+        ford *o = &s->orders[i];
+        if (!o->prods) continue;
+        for (int k = 0; own && k < o->nprods; k++) free(o->prods[k]);
+        free(o->prods);
+        o->prods = NULL;
+        o->nprods = 0;
+    }
+}
+
 static int add_order(fstate *s, ford *o)
 {
     s->norders++;
@@ -133,6 +165,7 @@ static int add_order(fstate *s, ford *o)
         s->nord--;
         lo--;
     }
+    keep_last_basket(s);
     prune_acts(s);
     return lo;
 }
@@ -304,17 +337,15 @@ int fstate_apply(fstate *s, const fsettings *cfg, const c360_event *ev, const c3
                 o.addr = fnv64(raw, n) | 1;
             }
             int pr = c360_json_get(j, props, "products");
-            if (pr >= 0 && j->tok[pr].type == CJ_ARRAY)
+            if (pr >= 0 && j->tok[pr].type == CJ_ARRAY && j->tok[pr].size > 0) {
+                o.prods = xmalloc(sizeof *o.prods * (size_t)j->tok[pr].size);
                 for (int it = pr + 1, k = 0; k < j->tok[pr].size; k++, it = c360_json_skip(j, it)) {
                     if (j->tok[it].type != CJ_OBJECT) continue;
                     char *p = json_text(j, c360_json_get(j, it, "product_id"));
-                    if (!p) continue;
-                    int dup = 0;
-                    for (int q2 = 0; q2 < o.nprods && !dup; q2++) dup = !strcmp(o.prods[q2], p);
-                    if (dup) { free(p); continue; }
-                    o.prods = xrealloc(o.prods, sizeof *o.prods * (size_t)(o.nprods + 1));
-                    o.prods[o.nprods++] = p;
+                    if (p) o.prods[o.nprods++] = p;
                 }
+                basket_set(&o);
+            }
             int at = add_order(s, &o);
             is_order = 1;
             if (ord_idx) *ord_idx = at;
@@ -364,6 +395,7 @@ void fstate_absorb(fstate *s, const fsettings *cfg, fstate *o)
         SORTED_INSERT(s->orders, s->nord, FORDERS_MAX, o->orders[i], ord_cmp, ord_free);
     }
     o->nord = 0;
+    keep_last_basket(s);
     for (int i = 0; i < o->nacts; i++) {
         SORTED_INSERT(s->acts, s->nacts, FACTS_MAX, o->acts[i], act_cmp, act_release);
     }
@@ -513,6 +545,7 @@ static int decode(fstate *s, const fsettings *cfg, const void *buf, size_t n, in
             o->nprods++;
         }
     }
+    keep_last_basket(s);   /* states written before baskets were dropped carry them all */
     k = c360_get_uvarint(&c);
     CAP(k, FACTS_MAX);
     s->acts = xcalloc(k ? k : 1, sizeof *s->acts);

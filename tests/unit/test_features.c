@@ -223,6 +223,54 @@ static void history(fenv *v, const char *user)
 }
 #define SAME "\"payment_method\":\"card\",\"card_type\":\"visa\",\"shipping_address\":{\"city\":\"Oslo\"}"
 
+/* only the last order's basket is kept (it is the only one read), as a sorted set; a late order
+ * does not displace it, a newer one does; two customers merged keep the later basket */
+static void basket_of(fenv *v, const char *user, int nord, const char *last)
+{
+    c360_profile p;
+    if (!fenv_profile(v, user, &p)) fail_msg("no profile for %s", user);
+    for (int ro = 0; ro < 2; ro++) {
+        fstate s;
+        assert_int_equal((ro ? fstate_decode_ro : fstate_decode)(&s, &v->f->set, p.ext, p.next), 0);
+        assert_int_equal(s.nord, nord);
+        for (int i = 0; i + 1 < s.nord; i++) assert_int_equal(s.orders[i].nprods, 0);
+        strbuf b = STRBUF_INIT;
+        const ford *lo = &s.orders[s.nord - 1];
+        for (int k = 0; k < lo->nprods; k++) sb_addf(&b, "%s%s", k ? "," : "", lo->prods[k]);
+        assert_string_equal(b.buf ? b.buf : "", last);
+        sb_reset(&b);   /* the stored bytes held no other basket either: decoding dropped nothing */
+        fstate_encode(&s, &v->f->set, &b);
+        assert_int_equal(b.len, p.next);
+        assert_memory_equal(b.buf, p.ext, b.len);
+        sb_release(&b);
+        fstate_release(&s);
+    }
+    c360_profile_release(&p);
+}
+
+static void test_last_basket_only(void **state)
+{
+    (void)state;
+    fenv *v = fenv_open(NULL);
+    const char *big = "{\"order_id\":\"o2\",\"revenue\":9,\"products\":[{\"product_id\":\"c\"},{\"product_id\":\"a\"},"
+                      "{\"product_id\":\"b\"},{\"product_id\":\"a\"},{\"price\":1},{\"product_id\":\"c\"}]}";
+    track(v, "bk", "Order Completed", T0 + DAY, "{\"order_id\":\"o1\",\"revenue\":5,\"products\":[{\"product_id\":\"x\"}]}");
+    basket_of(v, "bk", 1, "x");
+    track(v, "bk", "Order Completed", T0 + 2 * DAY, big);
+    basket_of(v, "bk", 2, "a,b,c");   /* sorted, each once, the line without a product_id left out */
+    track(v, "bk", "Order Completed", T0, "{\"order_id\":\"o0\",\"revenue\":5,\"products\":[{\"product_id\":\"late\"}]}");
+    basket_of(v, "bk", 3, "a,b,c");   /* late: older than the last order */
+    track(v, "bk", "Order Completed", T0 + 3 * DAY, "{\"order_id\":\"o3\",\"revenue\":5,\"products\":[]}");
+    basket_of(v, "bk", 4, "");        /* a newer order with an empty basket is the last one */
+    track(v, "m1", "Order Completed", T0 + 5 * DAY, "{\"order_id\":\"m1\",\"revenue\":5,\"products\":[{\"product_id\":\"new\"}]}");
+    fenv_ingestf(v, "{\"type\":\"track\",\"anonymousId\":\"a-m2\",\"event\":\"Order Completed\",\"timestamp\":\"%s\","
+                    "\"properties\":{\"order_id\":\"m2\",\"revenue\":5,\"products\":[{\"product_id\":\"old\"}]}}", iso(T0 + 4 * DAY));
+    basket_of(v, "m1", 1, "new");
+    fenv_ingestf(v, "{\"type\":\"identify\",\"userId\":\"m1\",\"anonymousId\":\"a-m2\",\"timestamp\":\"%s\"}", iso(T0 + 6 * DAY));
+    basket_of(v, "m1", 2, "new");     /* merged: the later order's basket, the other dropped */
+    fenv_close(v);
+}
+
 /* a state decoded for reading (strings in an arena) holds exactly what the writer's decoding holds */
 static void test_read_only_decode(void **state)
 {
@@ -673,6 +721,7 @@ int main(void)
         cmocka_unit_test(test_group_boundaries_do_not_matter),
         cmocka_unit_test(test_catalogue_latest_by_event_time),
         cmocka_unit_test(test_read_only_decode),
+        cmocka_unit_test(test_last_basket_only),
         cmocka_unit_test(test_tickets),
         cmocka_unit_test(test_session_rule),
         cmocka_unit_test(test_window_expiry_and_late),
