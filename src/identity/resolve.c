@@ -294,6 +294,24 @@ int c360_resolve(c360_resolver *r, c360_txn *txn, c360_event *ev, int64_t now, c
         if (f < 0) { rc = C360_ESTORE; goto done; }
         if (f == 0) pids[i] = 0;
     }
+    /* the common case: every identifier of the event already points at one profile that lists
+     * it. Nothing is linked, so no limit can be crossed and the loop below would accept them all
+     * into that profile, after building identifier sets quadratic in the profile's identifiers
+     * (a customer with many anonymous ids made that 3% of the writer's samples). */
+    int same = n > 0 && pids[0];
+    for (int i = 1; i < n && same; i++) same = pids[i] == pids[0];
+    if (same) {
+        c360_profile *p;
+        int f = c360_state_profile(r->st, pids[0], &p);
+        if (f < 0) { rc = C360_ESTORE; goto done; }
+        for (int i = 0; i < n && f == 1; i++) f = c360_profile_has_ident(p, ev->ids[i].type, ev->ids[i].value);
+        if (f == 1) {
+            for (int i = 0; i < n; i++) c360_profile_add_ident(p, ev->ids[i].type, ev->ids[i].value, ev->ts, ev->message_id);
+            c360_state_profile_dirty(r->st, p);
+            *out = p;
+            goto done;
+        }
+    }
     for (int i = 0; i < n; i++) {
         const char *reason = NULL;
         int have = 0;

@@ -263,6 +263,42 @@ static void test_anonymous_identify_login(void **state)
     env_close(v);
 }
 
+/* events whose identifiers all belong to one profile already (the writer's shortcut): the same
+ * profile, nothing new linked, and an older event moves an identity's first event earlier; an
+ * event that adds one new identifier to known ones takes the full path and links it */
+static void test_known_identifiers(void **state)
+{
+    (void)state;
+    env *v = env_open(NULL);
+    ingest(v, "{\"type\":\"identify\",\"userId\":\"k-1\",\"anonymousId\":\"ka-1\",\"traits\":{\"email\":\"k@x.io\"},"
+              "\"timestamp\":\"2026-01-02T00:00:00Z\",\"messageId\":\"k1\"}");
+    uint64_t p = lookup(v, "user_id", "k-1");
+    assert_true(p != 0);
+    ingest(v, "{\"type\":\"track\",\"event\":\"A\",\"userId\":\"k-1\",\"anonymousId\":\"ka-1\","
+              "\"timestamp\":\"2026-01-03T00:00:00Z\",\"messageId\":\"k2\"}");
+    ingest(v, "{\"type\":\"track\",\"event\":\"B\",\"anonymousId\":\"ka-1\",\"timestamp\":\"2026-01-01T00:00:00Z\","
+              "\"messageId\":\"k0\"}");   /* older than the identify */
+    c360_profile prof;
+    load(v, p, &prof);
+    assert_int_equal(prof.nids, 3);
+    assert_int_equal(prof.total, 3);
+    assert_string_equal(ident_event(&prof, "anonymous_id", "ka-1"), "k0");
+    assert_string_equal(ident_event(&prof, "user_id", "k-1"), "k1");
+    assert_string_equal(ident_event(&prof, "email", "k@x.io"), "k1");
+    c360_profile_release(&prof);
+    ingest(v, "{\"type\":\"track\",\"event\":\"C\",\"userId\":\"k-1\",\"anonymousId\":\"ka-2\","
+              "\"timestamp\":\"2026-01-04T00:00:00Z\",\"messageId\":\"k3\"}");
+    assert_int_equal(lookup(v, "anonymous_id", "ka-2"), p);
+    load(v, p, &prof);
+    assert_int_equal(prof.nids, 4);
+    assert_int_equal(prof.total, 4);
+    assert_string_equal(ident_event(&prof, "anonymous_id", "ka-2"), "k3");
+    c360_profile_release(&prof);
+    assert_int_equal(atomic_load(&v->m->profiles_created), 1);
+    assert_int_equal(atomic_load(&v->m->merges), 0);
+    env_close(v);
+}
+
 static void test_merge_into_older(void **state)
 {
     (void)state;
@@ -850,6 +886,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_anonymous_identify_login),
+        cmocka_unit_test(test_known_identifiers),
         cmocka_unit_test(test_merge_into_older),
         cmocka_unit_test(test_merge_inside_one_group),
         cmocka_unit_test(test_merge_same_group_survivor_is_first_created),
