@@ -42,12 +42,20 @@ struct c360_engine {
     uint64_t merges_today;
     int stopping, started;
     pthread_t th;
+    uint64_t flushes;               /* commits so far: each one empties the group's messageId set */
+    /* the dedup keys of the events being applied, read in one batched MultiGet before them:
+     * found[i] 1 (stored at at[i]), 0 absent, -1 unknown; valid while flushes == pre_flushes */
+    int *pre_found;
+    int64_t *pre_at;
+    int pre_n, pre_cap;
+    uint64_t pre_flushes;
 };
 
 static int commit_pending(void *arg)
 {
     c360_engine *e = arg;
     char err[256];
+    e->flushes++;
     if (e->features) c360_features_flush(e->features, e->txn);
     c360_state_flush(e->st, e->txn);
     if (c360_txn_commit(e->txn, 0, err, sizeof err)) {
@@ -103,21 +111,69 @@ void c360_engine_free(c360_engine *e)
     c360_txn_free(e->txn);
     c360_state_free(e->st);
     c360_suppress_free(e->suppressed);
+    free(e->pre_found);
+    free(e->pre_at);
     pthread_mutex_destroy(&e->mu);
     pthread_cond_destroy(&e->cv);
     free(e);
 }
 
-/* 1 if ev is a duplicate within the dedup window, -1 on a store error */
-static int dedup_seen(c360_engine *e, const c360_event *ev, int64_t now, strbuf *tmp)
+/* reads the dedup keys of evs[0..n) in one batched MultiGet (a Get per event was 8% of the
+ * writer's samples on a UCI x8 load): RocksDB probes the memtables' and files' filters for the
+ * whole batch at once */
+static void dedup_prefetch(c360_engine *e, const c360_event *evs, int n)
+{
+    e->pre_n = 0;
+    if (n < 2) return;
+    if (n > e->pre_cap) {
+        e->pre_cap = n;
+        e->pre_found = xrealloc(e->pre_found, sizeof *e->pre_found * (size_t)n);
+        e->pre_at = xrealloc(e->pre_at, sizeof *e->pre_at * (size_t)n);
+    }
+    c360_key *k = xmalloc(sizeof *k * (size_t)n);
+    const char **kp = xmalloc(sizeof *kp * (size_t)n);
+    size_t *kl = xmalloc(sizeof *kl * (size_t)n);
+    strbuf *v = xcalloc((size_t)n, sizeof *v);
+    for (int i = 0; i < n; i++) {
+        c360_key_dedup(&k[i], evs[i].msg_hash);
+        kp[i] = (const char *)k[i].b;
+        kl[i] = k[i].n;
+    }
+    c360_store_multi_get(e->store, (size_t)n, kp, kl, v, e->pre_found);
+    for (int i = 0; i < n; i++) {
+        if (e->pre_found[i] == 1 && v[i].len < 8) e->pre_found[i] = 0;   /* as dedup_seen reads it */
+        e->pre_at[i] = e->pre_found[i] == 1 ? (int64_t)c360_get_u64be((unsigned char *)v[i].buf) : 0;
+        sb_release(&v[i]);
+    }
+    free(k);
+    free(kp);
+    free(kl);
+    free(v);
+    e->pre_n = n;
+    e->pre_flushes = e->flushes;
+}
+
+/* 1 if the event's messageId was applied within the dedup window (-1 on a store error); `i` is
+ * its index in the batch whose keys dedup_prefetch read (-1: none). A commit inside the batch (a
+ * merge commits what came before it) empties the group's set and writes the keys it held, so
+ * then the store is read. */
+static int dedup_seen(c360_engine *e, const c360_event *ev, int i, int64_t now, strbuf *tmp)
 {
     if (c360_state_seen_msg(e->st, ev->msg_hash)) return 1;
-    c360_key k;
-    c360_key_dedup(&k, ev->msg_hash);
-    int f = c360_store_get(e->store, k.b, k.n, tmp);
-    if (f < 0) return -1;
-    if (f != 1 || tmp->len < 8) return 0;
-    int64_t at = (int64_t)c360_get_u64be((unsigned char *)tmp->buf);
+    int f;
+    int64_t at = 0;
+    if (i >= 0 && i < e->pre_n && e->pre_flushes == e->flushes && e->pre_found[i] >= 0) {
+        f = e->pre_found[i];
+        at = e->pre_at[i];
+    } else {
+        c360_key k;
+        c360_key_dedup(&k, ev->msg_hash);
+        f = c360_store_get(e->store, k.b, k.n, tmp);
+        if (f < 0) return -1;
+        if (f != 1 || tmp->len < 8) return 0;
+        at = (int64_t)c360_get_u64be((unsigned char *)tmp->buf);
+    }
+    if (f != 1) return 0;
     return now - at <= e->cfg->dedup_window_ms;
 }
 
@@ -132,10 +188,10 @@ static void dedup_mark(c360_engine *e, const c360_event *ev, int64_t now, uint64
     c360_state_add_msg(e->st, ev->msg_hash);
 }
 
-static int apply_one(c360_engine *e, c360_event *ev, int64_t now, int *dup, strbuf *tmp)
+static int apply_one(c360_engine *e, c360_event *ev, int idx, int64_t now, int *dup, strbuf *tmp)
 {
     *dup = 0;
-    int d = dedup_seen(e, ev, now, tmp);
+    int d = dedup_seen(e, ev, idx, now, tmp);
     if (d < 0) return C360_ESTORE;
     if (d) {
         *dup = 1;
@@ -188,9 +244,10 @@ int c360_engine_apply(c360_engine *e, c360_event *evs, int n, int *accepted, int
     strbuf tmp = STRBUF_INIT;
     int rc = 0, acc = 0, dd = 0;
     uint64_t c0 = e->res.created, m0 = e->res.merged, d0 = e->res.dropped;
+    dedup_prefetch(e, evs, n);
     for (int i = 0; i < n && !rc; i++) {
         int dup;
-        rc = apply_one(e, &evs[i], now, &dup, &tmp);
+        rc = apply_one(e, &evs[i], i, now, &dup, &tmp);
         if (rc && rc != C360_ESTORE) {
             /* a problem of this event alone (no identifier could be linked): skip it, never the group */
             LOG_WARN("event not applied", "\"code\":\"%s\"", c360_err_name(rc));
@@ -202,6 +259,7 @@ int c360_engine_apply(c360_engine *e, c360_event *evs, int n, int *accepted, int
         else acc++;
     }
     sb_release(&tmp);
+    e->pre_n = 0;
     if (rc) return rc; /* the caller abandons the whole group: c360_engine_abort() */
     if (accepted) *accepted = acc;
     if (dups) *dups = dd;
@@ -226,6 +284,7 @@ void c360_engine_abort(c360_engine *e)
 int c360_engine_commit(c360_engine *e, int sync, char *err, size_t errlen)
 {
     int64_t t0 = c360_monotonic_ns();
+    e->flushes++;
     if (e->features) c360_features_flush(e->features, e->txn);
     c360_state_flush(e->st, e->txn);
     int rc = c360_txn_commit(e->txn, sync, err, errlen);

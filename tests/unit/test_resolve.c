@@ -703,6 +703,25 @@ static void test_duplicates(void **state)
     assert_int_equal(count_str(tl.buf, "\"dup-1\""), 1);
     assert_int_equal(count_str(tl.buf, "\"dup-2\""), 1);
     sb_release(&tl);
+    /* a merge inside a batch commits what came before it (emptying the group's messageId set,
+     * after the batch's dedup keys were read): a later duplicate of an event before the merge is
+     * still found */
+    const char *merge[] = {
+        "{\"type\":\"page\",\"name\":\"H\",\"anonymousId\":\"dm-a\",\"messageId\":\"dm-1\"}",
+        "{\"type\":\"track\",\"event\":\"X\",\"userId\":\"dm-u\",\"messageId\":\"dm-2\"}",
+        "{\"type\":\"identify\",\"userId\":\"dm-u\",\"anonymousId\":\"dm-a\",\"messageId\":\"dm-3\"}",
+        "{\"type\":\"page\",\"name\":\"H\",\"anonymousId\":\"dm-a\",\"messageId\":\"dm-1\"}",
+        "{\"type\":\"track\",\"event\":\"X\",\"userId\":\"dm-u\",\"messageId\":\"dm-2\"}",
+    };
+    uint64_t merges0 = atomic_load(&v->m->merges);
+    apply_n(v, 5, merge, &acc, &dups);
+    assert_int_equal(acc, 3);
+    assert_int_equal(dups, 2);
+    commit(v);
+    assert_int_equal(atomic_load(&v->m->merges), merges0 + 1);
+    load(v, lookup(v, "user_id", "dm-u"), &prof);
+    assert_int_equal(prof.total, 3);
+    c360_profile_release(&prof);
     /* a duplicate is detected by messageId alone, whoever it claims to be from */
     const char *other = "{\"type\":\"track\",\"event\":\"Order\",\"userId\":\"someone-else\",\"messageId\":\"dup-1\"}";
     apply_n(v, 1, &other, &acc, &dups);
