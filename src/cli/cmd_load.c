@@ -307,7 +307,6 @@ static int parse_record(loader *L, const obj *o, uint64_t line, const char *rec,
     }
     int e = c360_segment_parse_one(&L->seg, -1, body, blen, c360_now_ms(), &c->evs[c->n], err, sizeof err);
     if (e) { report_bad(L, o, line, e, err); return 0; }
-    c360_event_tokenize(&c->evs[c->n]);   /* here rather than on the writer */
     c->n++;
     return 1;
 }

@@ -179,29 +179,23 @@ int c360_features_on_event(c360_features *f, c360_txn *txn, c360_profile *p, con
     if (f->npm) flush_pending(f, txn);
     fstate *s = live_get(f, p);
     frebuild_note(f, p->pid);
-    /* the stored JSON (written by sources/segment.c): its tokens if the source attached them */
-    c360_json view = {.src = ev->json.buf, .len = ev->json.len, .tok = ev->tok, .ntok = ev->ntok, .cap = ev->ntok};
-    const c360_json *j = &view;
-    if (!ev->ntok) {
-        if (c360_json_parse_own(&f->j, ev->json.buf, ev->json.len)) f->j.ntok = 0;
-        j = &f->j;
-    }
+    if (c360_json_parse_own(&f->j, ev->json.buf, ev->json.len)) f->j.ntok = 0;   /* written by sources/segment.c */
     uint64_t late0 = s->late;
     int ord = -1;
-    int is_order = fstate_apply(s, &f->set, ev, j, &ord);
+    int is_order = fstate_apply(s, &f->set, ev, &f->j, &ord);
     if (s->late != late0) atomic_fetch_add(&f->m_late, 1);
-    if (ev->type == C360_EV_TRACK && ev->name && j->ntok) {
-        int props = c360_json_get(j, 0, "properties");
-        if (props >= 0 && j->tok[props].type == CJ_OBJECT) {
+    if (ev->type == C360_EV_TRACK && ev->name && f->j.ntok) {
+        int props = c360_json_get(&f->j, 0, "properties");
+        if (props >= 0 && f->j.tok[props].type == CJ_OBJECT) {
             if (is_order) {
                 atomic_fetch_add(&f->m_orders, 1);
-                recs_on_order(f, ev->ts, j, props);
+                recs_on_order(f, ev->ts, &f->j, props);
                 if (ord >= 0) {
                     frisk r = fraud_score(s, &f->set, p, &s->orders[ord]);
                     if (r.score >= f->set.threshold) fnotice_alert(f, txn, p->pid, &s->orders[ord], r, now);
                 }
             } else if (!strncmp(ev->name, "Product ", 8)) {
-                recs_catalog(f, j, props, ev->ts);
+                recs_catalog(f, &f->j, props, ev->ts);
             }
         }
     }

@@ -7,7 +7,6 @@
 
 #include <stdint.h>
 #include "identity/normalize.h"
-#include "util/json.h"
 #include "util/strbuf.h"
 
 typedef enum { C360_EV_IDENTIFY, C360_EV_TRACK, C360_EV_PAGE, C360_EV_SCREEN, C360_EV_GROUP, C360_EV_ALIAS,
@@ -28,16 +27,11 @@ typedef struct c360_event {
     char *alias_prev;            /* alias: normalised previousId */
     c360_ev_trait *traits;       /* identify traits, JSON text of each value */
     int ntraits;
-    c360_jtok *tok;              /* json's tokens, when the source attached them (c360_event_tokenize): */
-    int ntok;                    /* the writer's features layer then does not tokenize it again */
 } c360_event;
 
 const char *c360_ev_type_name(c360_ev_type t);
 int c360_ev_type_parse(const char *s, size_t n);  /* -1 if unknown */
 void c360_event_release(c360_event *ev);
-/* Attaches the tokens of ev->json (c360 load does it on its parser thread, which has CPU to
- * spare, instead of the writer; HTTP ingest does not: a queued event would hold them too). */
-void c360_event_tokenize(c360_event *ev);
 void c360_events_free(c360_event *evs, int n);
 
 #endif

@@ -24,24 +24,8 @@ int c360_ev_type_parse(const char *s, size_t n)
     return -1;
 }
 
-void c360_event_tokenize(c360_event *ev)
-{
-    c360_json j;
-    c360_json_init(&j);
-    free(ev->tok);
-    ev->tok = NULL;
-    ev->ntok = 0;
-    if (c360_json_parse_own(&j, ev->json.buf, ev->json.len) == 0) {
-        ev->tok = xrealloc(j.tok, sizeof *j.tok * (size_t)j.ntok);   /* just the tokens */
-        ev->ntok = j.ntok;
-    } else {
-        c360_json_release(&j);
-    }
-}
-
 void c360_event_release(c360_event *ev)
 {
-    free(ev->tok);
     sb_release(&ev->json);
     free(ev->message_id);
     free(ev->name);

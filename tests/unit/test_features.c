@@ -2,9 +2,8 @@
  * the session rule, sliding-window expiry against a given clock, late events, declarative
  * definitions from YAML, each fraud reason, segment entry and exit, `rebuild`, the expression
  * language, the property that any arrival order (within the allowed lateness) gives a
- * byte-identical profile JSON (also with the events' tokens attached, as c360 load does), and
- * that where commits fall (one per event, or a group holding merges) does not change any
- * feature value. */
+ * byte-identical profile JSON, and that where commits fall (one per event, or a group holding
+ * merges) does not change any feature value. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -518,22 +517,6 @@ static uint64_t xr(void)
     return rng;
 }
 
-/* fenv_ingest with the stored JSON's tokens attached to the event (c360_event_tokenize), so
- * that the features layer reads them instead of tokenizing the JSON itself */
-static void ingest_tokenized(fenv *v, const char *body)
-{
-    c360_event ev;
-    char err[256];
-    if (c360_segment_parse_one(&v->cx, -1, body, strlen(body), c360_now_ms(), &ev, err, sizeof err)) fail_msg("parse %s: %s", body, err);
-    c360_event_tokenize(&ev);
-    assert_true(ev.ntok > 0);
-    int a, d;
-    int rc = c360_engine_apply(v->e, &ev, 1, &a, &d);
-    c360_event_release(&ev);
-    if (rc) fail_msg("apply: %s", c360_err_name(rc));
-    fenv_commit(v);
-}
-
 static void test_property_arrival_order(void **state)
 {
     (void)state;
@@ -574,10 +557,7 @@ static void test_property_arrival_order(void **state)
                 int t = idx[i]; idx[i] = idx[j]; idx[j] = t;
             }
         fenv *v = fenv_open(NULL);
-        for (int i = 0; i < n; i++) {
-            if (round % 2) fenv_ingest(v, ev[idx[i]]);
-            else ingest_tokenized(v, ev[idx[i]]);   /* as c360 load hands them over */
-        }
+        for (int i = 0; i < n; i++) fenv_ingest(v, ev[idx[i]]);
         /* the layer's part of the profile (the core's part is the core's business: its id
          * depends on the store secret, its counter order on arrival) */
         char *all = fenv_profile_json(v, "u");
