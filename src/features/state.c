@@ -113,7 +113,6 @@ static void prune_acts(fstate *s)
     s->nacts = k;
 }
 
-/* returns the order's index in s->orders, or -1 if it is older than every kept order */
 static int str_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 /* an order's products as a set: sorted, each once (a wholesale order lists hundreds) */
@@ -146,6 +145,7 @@ static void keep_last_basket(fstate *s)
     }
 }
 
+/* returns the order's index in s->orders, or -1 if it is older than every kept order */
 static int add_order(fstate *s, ford *o)
 {
     s->norders++;
