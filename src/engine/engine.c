@@ -42,20 +42,19 @@ struct c360_engine {
     uint64_t merges_today;
     int stopping, started;
     pthread_t th;
-    uint64_t flushes;               /* commits so far: each one empties the group's messageId set */
     /* the dedup keys of the events being applied, read in one batched MultiGet before them:
-     * found[i] 1 (stored at at[i]), 0 absent, -1 unknown; valid while flushes == pre_flushes */
+     * found[i] 1 (stored at at[i]), 0 absent, -1 unknown; valid while the group's messageId set
+     * has not been emptied since (c360_state_msg_clears == pre_clears) */
     int *pre_found;
     int64_t *pre_at;
     int pre_n, pre_cap;
-    uint64_t pre_flushes;
+    uint64_t pre_clears;
 };
 
 static int commit_pending(void *arg)
 {
     c360_engine *e = arg;
     char err[256];
-    e->flushes++;
     if (e->features) c360_features_flush(e->features, e->txn);
     c360_state_flush(e->st, e->txn);
     if (c360_txn_commit(e->txn, 0, err, sizeof err)) {
@@ -150,19 +149,19 @@ static void dedup_prefetch(c360_engine *e, const c360_event *evs, int n)
     free(kl);
     free(v);
     e->pre_n = n;
-    e->pre_flushes = e->flushes;
+    e->pre_clears = c360_state_msg_clears(e->st);
 }
 
 /* 1 if the event's messageId was applied within the dedup window (-1 on a store error); `i` is
  * its index in the batch whose keys dedup_prefetch read (-1: none). A commit inside the batch (a
  * merge commits what came before it) empties the group's set and writes the keys it held, so
- * then the store is read. */
+ * from then on the store is read again. */
 static int dedup_seen(c360_engine *e, const c360_event *ev, int i, int64_t now, strbuf *tmp)
 {
     if (c360_state_seen_msg(e->st, ev->msg_hash)) return 1;
     int f;
     int64_t at = 0;
-    if (i >= 0 && i < e->pre_n && e->pre_flushes == e->flushes && e->pre_found[i] >= 0) {
+    if (i >= 0 && i < e->pre_n && e->pre_clears == c360_state_msg_clears(e->st) && e->pre_found[i] >= 0) {
         f = e->pre_found[i];
         at = e->pre_at[i];
     } else {
@@ -170,11 +169,10 @@ static int dedup_seen(c360_engine *e, const c360_event *ev, int i, int64_t now, 
         c360_key_dedup(&k, ev->msg_hash);
         f = c360_store_get(e->store, k.b, k.n, tmp);
         if (f < 0) return -1;
-        if (f != 1 || tmp->len < 8) return 0;
-        at = (int64_t)c360_get_u64be((unsigned char *)tmp->buf);
+        if (f == 1 && tmp->len >= 8) at = (int64_t)c360_get_u64be((unsigned char *)tmp->buf);
+        else f = 0;
     }
-    if (f != 1) return 0;
-    return now - at <= e->cfg->dedup_window_ms;
+    return f == 1 && now - at <= e->cfg->dedup_window_ms;
 }
 
 static void dedup_mark(c360_engine *e, const c360_event *ev, int64_t now, uint64_t pid)
@@ -284,7 +282,6 @@ void c360_engine_abort(c360_engine *e)
 int c360_engine_commit(c360_engine *e, int sync, char *err, size_t errlen)
 {
     int64_t t0 = c360_monotonic_ns();
-    e->flushes++;
     if (e->features) c360_features_flush(e->features, e->txn);
     c360_state_flush(e->st, e->txn);
     int rc = c360_txn_commit(e->txn, sync, err, errlen);

@@ -28,7 +28,7 @@ typedef struct ient {
  * hash, a chain) was 7% of the writer's profile on UCI x8. An all-zero hash marks a free slot;
  * the all-zero message hash itself is kept in `zero`. */
 typedef struct { unsigned char h[16]; } ment;
-typedef struct { ment *t; size_t cap, n; int zero; } mset;
+typedef struct { ment *t; size_t cap, n; int zero; uint64_t clears; } mset;
 
 #define MSET_MIN 1024
 static int mzero(const unsigned char h[16]) { static const unsigned char z[16]; return !memcmp(h, z, 16); }
@@ -82,6 +82,7 @@ static void mset_clear(mset *m)
     }
     m->n = 0;
     m->zero = 0;
+    m->clears++;
 }
 
 typedef struct { void **v; size_t n, cap; } plist;   /* a growable list of pointers */
@@ -284,6 +285,7 @@ void c360_state_index_put(c360_state *st, const unsigned char h[16], uint64_t pi
 
 int c360_state_seen_msg(c360_state *st, const unsigned char h[16]) { return mset_has(&st->msgs, h); }
 void c360_state_add_msg(c360_state *st, const unsigned char h[16]) { mset_add(&st->msgs, h); }
+uint64_t c360_state_msg_clears(const c360_state *st) { return st->msgs.clears; }
 
 void c360_state_flush(c360_state *st, c360_txn *txn)
 {

@@ -28,6 +28,9 @@ void c360_state_index_put(c360_state *st, const unsigned char h[16], uint64_t pi
 /* messageIds applied since the last flush (dedup inside one group) */
 int c360_state_seen_msg(c360_state *st, const unsigned char h[16]);
 void c360_state_add_msg(c360_state *st, const unsigned char h[16]);
+/* how many times the set above was emptied (by a flush or a reset): once it changes, messageIds
+ * of the group may be in the store instead */
+uint64_t c360_state_msg_clears(const c360_state *st);
 /* writes dirty entries into txn and marks them clean; pointers stay valid */
 void c360_state_flush(c360_state *st, c360_txn *txn);
 /* evicts clean entries past capacity; invalidates profile pointers */
