@@ -539,7 +539,7 @@ static int decode(fstate *s, const fsettings *cfg, const void *buf, size_t n, in
         o->addr = c360_get_uvarint(&c);
         uint64_t np = c360_get_uvarint(&c);
         CAP(np, 100000);
-        o->prods = xcalloc(np ? np : 1, sizeof *o->prods);
+        o->prods = np ? xcalloc(np, sizeof *o->prods) : NULL;   /* only the last order has a basket */
         for (uint64_t q = 0; q < np && !c.err; q++) {
             o->prods[o->nprods] = get_str(&c, s, "");
             o->nprods++;
