@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_tmpdir.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,9 +98,7 @@ static void test_jobs_in_flight(void **state)
     c360_id_rules_release(&rules);
     c360_config_release(&cfg);
     free(m);
-    char cmd[200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    rm_dir(dir);
 }
 
 int main(void)

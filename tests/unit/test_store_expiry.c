@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_tmpdir.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,8 +50,7 @@ static void test_old_records_expire(void **state)
 {
     (void)state;
     char dir[] = "/tmp/c360-expiry-XXXXXX", path[300], err[256];
-    assert_non_null(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/data", dir);
+    tmp_path(dir, path, sizeof path);
     c360_store_opts o = {.block_cache_bytes = 1 << 20, .partitions = 4, .dedup_window_ms = HOUR, .retention_ms = DAY,
                          .alert_retention_ms = 7 * DAY};
     c360_store *s;
@@ -120,9 +121,7 @@ static void test_old_records_expire(void **state)
     c360_features_free(f);
     c360_store_close(s);
 
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    rm_dir(dir);
 }
 
 int main(void)

@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_tmpdir.h"
+
 #include <rocksdb/c.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,19 +184,6 @@ static int in_family(const char *path, const char *family, const void *k, size_t
     rocksdb_close(db);
     rocksdb_options_destroy(o);
     return found;
-}
-
-static void tmp_path(char *dir, char *path, size_t n)
-{
-    assert_non_null(mkdtemp(dir));
-    snprintf(path, n, "%s/data", dir);
-}
-
-static void rm_dir(const char *dir)
-{
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
 }
 
 /* every key of keys[], each followed by an absent one (the key with a byte more), in one batch */

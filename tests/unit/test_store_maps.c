@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_tmpdir.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,10 +76,8 @@ static uint64_t total(c360_store *s)
 static void test_maps_add_up(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/c360-maps-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char path[300];
-    snprintf(path, sizeof path, "%s/data", dir);
+    char dir[] = "/tmp/c360-maps-XXXXXX", path[300];
+    tmp_path(dir, path, sizeof path);
     c360_store_opts o = {.block_cache_bytes = 1 << 20, .partitions = 4};
     c360_store *s;
     char err[256];
@@ -110,9 +110,7 @@ static void test_maps_add_up(void **state)
     assert_string_equal(r.buf, "a=4,b=1,bb=5,c=113,d=1,e=1");
     c360_store_close(s);
     sb_release(&r);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    rm_dir(dir);
 }
 
 static void test_bad_map_encoding(void **state)

@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_tmpdir.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,10 +77,8 @@ static void check(c360_store *s)
 static void test_commit_order_last_wins(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/c360-txn-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char path[300];
-    snprintf(path, sizeof path, "%s/data", dir);
+    char dir[] = "/tmp/c360-txn-XXXXXX", path[300];
+    tmp_path(dir, path, sizeof path);
     c360_store_opts o = {.block_cache_bytes = 1 << 20, .partitions = 4};
     c360_store *s;
     char err[256];
@@ -113,9 +113,7 @@ static void test_commit_order_last_wins(void **state)
     assert_int_equal(c360_store_open(&s, path, &o, err, sizeof err), 0);
     check(s);
     c360_store_close(s);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    rm_dir(dir);
 }
 
 int main(void)
