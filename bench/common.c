@@ -156,6 +156,17 @@ int tcp_connect(const char *host, int port)
         close(fd);
         return -1;
     }
+    /* TCP self-connect: while nothing listens on a port inside the kernel's ephemeral range, a
+     * connect() to it can be given that same port as its local end and "succeed", talking to
+     * itself (readiness polls hit this: the request comes back as the response). Treat it as
+     * refused. */
+    struct sockaddr_in me, peer;
+    socklen_t ml = sizeof me, pl = sizeof peer;
+    if (getsockname(fd, (struct sockaddr *)&me, &ml) == 0 && getpeername(fd, (struct sockaddr *)&peer, &pl) == 0 &&
+        me.sin_port == peer.sin_port && me.sin_addr.s_addr == peer.sin_addr.s_addr) {
+        close(fd);
+        return -1;
+    }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     return fd;

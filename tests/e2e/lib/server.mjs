@@ -15,7 +15,7 @@
 
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, mkdir, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -53,16 +53,32 @@ export function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-export async function freePort() {
-  return new Promise((resolve, reject) => {
+// A free port below the kernel's ephemeral range. A port from that range (listen(0)) can be
+// taken by any outgoing connection before c360 binds it, and while nothing listens on it a
+// readiness poll can even be connected to itself (TCP self-connect).
+function ephemeralStart() {
+  try {
+    const lo = parseInt(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8'), 10);
+    if (lo > 12000) return lo;
+  } catch { /* not Linux: keep the default */ }
+  return 32768;
+}
+const EPHEMERAL_START = ephemeralStart();
+
+function tryListen(port) {
+  return new Promise((resolve) => {
     const s = net.createServer();
     s.unref();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
+    s.on('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
+}
+
+export async function freePort() {
+  for (;;) {
+    const port = 10000 + Math.floor(Math.random() * (EPHEMERAL_START - 10000));
+    if (await tryListen(port)) return port;
+  }
 }
 
 export function basicAuth(key) {
