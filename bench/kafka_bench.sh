@@ -50,8 +50,7 @@ echo "kafka_bench: producing $N events" >&2
 awk -v n="$N" -v u="$U" 'BEGIN { for (i = 0; i < n; i++) printf "b%d\t{\"type\":\"track\",\"userId\":\"b%d\",\"event\":\"Bench\",\"messageId\":\"m%d\",\"properties\":{\"i\":%d}}\n", i % u, i % u, i, i }' \
   | kcat -P -b "$B" -t bench -K '\t' -X linger.ms=20 -X batch.num.messages=10000
 
-# a port below the kernel's ephemeral range (32768 by default), so no outgoing connection holds it
-port=$((10000 + RANDOM % 20000))
+port=$("$repo/bench/free-port")
 url="http://127.0.0.1:$port"
 "$BIN" serve --listen "127.0.0.1:$port" --data-dir "$work/data" --write-key w --admin-key a \
   --kafka "$B" --kafka-topics bench,probe --log-level warn 2> "$work/c360.log" &
