@@ -21,8 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #define FORMAT_VERSION "2"   /* 2: events in their own column family */
 
@@ -48,6 +50,13 @@ struct c360_store {
     _Atomic int64_t retention_ms;     /* read by the compaction filter */
     _Atomic int64_t alert_retention_ms;
     _Atomic int64_t dedup_window_ms;
+    /* page-cache warming of the main family (see warm_start) */
+    pthread_t warm_thread;
+    int warm_started;
+    atomic_int warm_stop, warm_done;
+    _Atomic int64_t warm_bytes;
+    char **warm_paths;
+    int warm_n;
 };
 
 /* Operations are buffered and written in key order at commit: RocksDB's memtable skiplist
@@ -436,6 +445,77 @@ static int migrate_events(c360_store *s, char *err, size_t errlen)
     return meta_put(s, "format", FORMAT_VERSION, strlen(FORMAT_VERSION), err, errlen);
 }
 
+/* Page-cache warming. Every lookup reads the main family (identities, profile records, feature
+ * state) at random; the block cache holds only part of it, and a miss that has to go to the disk
+ * costs a random read: on a freshly started server (or after a bulk load pushed the store out of
+ * the page cache) a million-profile store answered lookups at 2,000/s with p99 0.4 s. Reading the
+ * family's table files once, sequentially (1.8 GB in under a second here), brings that to p99
+ * 0.7 ms. A background thread reads them (opening does not wait), at most a quarter of the
+ * machine's memory, the rest stays cold. Plain reads: POSIX_FADV_WILLNEED brought in only 307 MB of
+ * those 1.8 GB. Files a compaction writes later are in the page cache already (written through it). */
+#define WARM_BUF (1 << 20)
+
+static void *warm_main(void *arg)
+{
+    c360_store *s = arg;
+    int64_t t0 = c360_now_ms();
+    char *buf = xmalloc(WARM_BUF);
+    for (int i = 0; i < s->warm_n && !atomic_load(&s->warm_stop); i++) {
+        int fd = open(s->warm_paths[i], O_RDONLY | O_CLOEXEC);
+        if (fd < 0) continue;   /* compacted away meanwhile */
+        posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+        ssize_t r;
+        while (!atomic_load(&s->warm_stop) && (r = read(fd, buf, WARM_BUF)) > 0) atomic_fetch_add(&s->warm_bytes, (int64_t)r);
+        close(fd);
+    }
+    free(buf);
+    LOG_INFO(atomic_load(&s->warm_stop) ? "page cache warming stopped (store closed)" : "page cache warmed", "\"bytes\":%lld,\"ms\":%lld", (long long)atomic_load(&s->warm_bytes), (long long)(c360_now_ms() - t0));
+    atomic_store(&s->warm_done, 1);
+    return NULL;
+}
+
+static void warm_start(c360_store *s)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+    int64_t budget = pages > 0 && psz > 0 ? (int64_t)pages * psz / 4 : (int64_t)1 << 30, total = 0;
+    const rocksdb_livefiles_t *lf = rocksdb_livefiles(s->db);
+    int n = lf ? rocksdb_livefiles_count(lf) : 0;
+    s->warm_paths = xcalloc((size_t)n + 1, sizeof *s->warm_paths);
+    for (int i = 0; i < n; i++) {
+        int64_t sz = (int64_t)rocksdb_livefiles_size(lf, i);
+        if (strcmp(rocksdb_livefiles_column_family_name(lf, i), cf_names[CF_MAIN]) != 0 || total + sz > budget) continue;
+        const char *name = rocksdb_livefiles_name(lf, i);   /* "/000123.sst" */
+        size_t l = strlen(s->dir) + strlen(name) + 2;
+        char *path = xmalloc(l);
+        snprintf(path, l, "%s%s%s", s->dir, name[0] == '/' ? "" : "/", name);
+        s->warm_paths[s->warm_n++] = path;
+        total += sz;
+    }
+    if (lf) rocksdb_livefiles_destroy(lf);
+    LOG_INFO("warming the page cache with the main column family", "\"files\":%d,\"bytes\":%lld", s->warm_n, (long long)total);
+    if (pthread_create(&s->warm_thread, NULL, warm_main, s) == 0) s->warm_started = 1;
+    else atomic_store(&s->warm_done, 1);
+}
+
+static void warm_stop(c360_store *s)
+{
+    if (s->warm_started) {
+        atomic_store(&s->warm_stop, 1);
+        pthread_join(s->warm_thread, NULL);
+        s->warm_started = 0;
+    }
+    for (int i = 0; i < s->warm_n; i++) free(s->warm_paths[i]);
+    free(s->warm_paths);
+    s->warm_paths = NULL;
+    s->warm_n = 0;
+}
+
+int c360_store_warm_done(c360_store *s, int64_t *bytes)
+{
+    if (bytes) *bytes = atomic_load(&s->warm_bytes);
+    return atomic_load(&s->warm_done);
+}
+
 int c360_store_open(c360_store **out, const char *dir, const c360_store_opts *o, char *err, size_t errlen)
 {
     if (sodium_init() < 0) {
@@ -567,6 +647,8 @@ int c360_store_open(c360_store **out, const char *dir, const c360_store_opts *o,
         return -1;
     }
     sb_release(&v);
+    if (o->warm_cache) warm_start(s);
+    else atomic_store(&s->warm_done, 1);
     *out = s;
     return 0;
 }
@@ -574,6 +656,7 @@ int c360_store_open(c360_store **out, const char *dir, const c360_store_opts *o,
 void c360_store_close(c360_store *s)
 {
     if (!s) return;
+    warm_stop(s);
     db_close(s);
     if (s->ropts) rocksdb_readoptions_destroy(s->ropts);
     if (s->wopts_sync) rocksdb_writeoptions_destroy(s->wopts_sync);
