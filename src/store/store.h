@@ -26,7 +26,7 @@ typedef struct c360_store_opts {
     int64_t retention_ms;      /* 0 = keep events forever */
     int64_t alert_retention_ms; /* 0 = keep fraud alert records ('F' 'a') forever */
     int low_priority_compaction; /* compaction threads at nice 19 (a server: reads first) */
-    int warm_cache;            /* read the main family into the page cache in the background (a server) */
+    int warm_cache;            /* read the main family into the page cache in the background (serve, load) */
 } c360_store_opts;
 
 int c360_store_open(c360_store **out, const char *dir, const c360_store_opts *o, char *err, size_t errlen);
