@@ -16,6 +16,7 @@
 #include "test_tmpdir.h"
 
 #include <dirent.h>
+#include <sodium.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,15 +30,6 @@
 #include "store/store.h"
 
 enum { RECORDS = 3000, VALUE = 1000 };
-
-static uint64_t rs = 0x9e3779b97f4a7c15ull;
-static uint64_t rnd(void)
-{
-    rs ^= rs << 13;
-    rs ^= rs >> 7;
-    rs ^= rs << 17;
-    return rs;
-}
 
 /* bytes of the store's table files in the page cache (mincore); *total gets their size. With
  * evict, each file is first synced and dropped from the cache. */
@@ -89,16 +81,12 @@ static void fill(const char *path)
     c360_txn *t = c360_txn_new(s);
     unsigned char v[VALUE];
     for (int i = 0; i < RECORDS; i++) {
-        for (size_t b = 0; b < VALUE; b += 8) {   /* random bytes: nothing for LZ4 to shrink */
-            uint64_t r = rnd();
-            memcpy(v + b, &r, VALUE - b < 8 ? VALUE - b : 8);
-        }
+        randombytes_buf(v, sizeof v);   /* nothing for LZ4 to shrink */
         c360_key k;
         c360_key_record(&k, (uint64_t)i * 7919 + 1);
         c360_txn_put(t, k.b, k.n, v, VALUE);
         unsigned char h8[8];
-        uint64_t r = rnd();
-        memcpy(h8, &r, 8);
+        randombytes_buf(h8, sizeof h8);
         c360_key_event(&k, (uint64_t)i * 7919 + 1, 1700000000000 + i, h8);
         c360_txn_put(t, k.b, k.n, v, VALUE);
     }
