@@ -129,8 +129,11 @@ static void test_warm_reads_main_family_only(void **state)
     assert_int_equal(c360_store_warm_done(s, &bytes), 1);
     assert_int_equal(bytes, 0);
     c360_store_close(s);
-    res = resident(path, &total, 1);
-    assert_true(res < total / 10);
+    /* what that open read stays cached: RocksDB reads each table file's last 512 KB (footer,
+     * index, filter; 1 MB here), far from the records' 3 MB */
+    res = resident(path, &total, 0);
+    assert_true(res < RECORDS * VALUE / 2);
+    resident(path, &total, 1);
 
     /* with it: the records' files (at least their 3 MB) in the page cache, the events' not */
     o.warm_cache = 1;
@@ -140,7 +143,7 @@ static void test_warm_reads_main_family_only(void **state)
     assert_true(bytes >= RECORDS * VALUE);
     assert_true(bytes < total - RECORDS * VALUE / 2);
     assert_true(res >= bytes * 9 / 10);
-    assert_true(res < bytes + RECORDS * VALUE / 3);   /* of the events, at most index and filter blocks */
+    assert_true(res < bytes + RECORDS * VALUE / 3);   /* of the events' file, at most its last 512 KB */
     c360_store_close(s);
     rm_dir(dir);
 }
