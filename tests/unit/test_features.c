@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_rng.h"
+
 #include "test_features_env.h"
 
 #define T0 1790812800000LL   /* 2026-10-01T00:00:00Z */
@@ -509,13 +511,7 @@ static void test_rebuild(void **state)
 
 /* ------------------------------------------------------------------ arrival order */
 static uint64_t rng = 88172645463325252ULL;
-static uint64_t xr(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
+static uint64_t xr(void) { return xorshift64(&rng); }
 
 static void test_property_arrival_order(void **state)
 {

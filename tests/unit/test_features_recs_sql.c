@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_rng.h"
+
 #include <sqlite3.h>
 
 #include "test_features_env.h"
@@ -16,13 +18,7 @@
 #define T0 1790812800000LL
 
 static uint64_t rng = 0x9E3779B97F4A7C15ULL;
-static uint64_t xr(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
+static uint64_t xr(void) { return xorshift64(&rng); }
 
 static void exec(sqlite3 *db, const char *sql)
 {

@@ -12,18 +12,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_rng.h"
+
 #include <string.h>
 
 #include "engine/state.h"
 
 static uint64_t rnd = 0x9E3779B97F4A7C15ull;
-static uint64_t next(void)
-{
-    rnd ^= rnd << 13;
-    rnd ^= rnd >> 7;
-    rnd ^= rnd << 17;
-    return rnd;
-}
+static uint64_t next(void) { return xorshift64(&rnd); }
 
 static void hash_of(uint64_t a, uint64_t b, unsigned char h[16])
 {

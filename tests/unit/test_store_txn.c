@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_rng.h"
 #include "test_tmpdir.h"
 
 #include <stdio.h>
@@ -35,13 +36,7 @@ typedef struct {
 
 static mkey model[NKEYS];
 static uint64_t rs = 88172645463325252ull;
-static uint64_t rnd(void)
-{
-    rs ^= rs << 13;
-    rs ^= rs >> 7;
-    rs ^= rs << 17;
-    return rs;
-}
+static uint64_t rnd(void) { return xorshift64(&rs); }
 
 static void make_keys(void)
 {
