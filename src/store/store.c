@@ -12,6 +12,7 @@
 #include "util/log.h"
 #include "util/clock.h"
 #include "util/codec.h"
+#include "util/sched.h"
 
 #include <errno.h>
 #include <rocksdb/c.h>
@@ -455,6 +456,33 @@ static int migrate_events(c360_store *s, char *err, size_t errlen)
  * those 1.8 GB. Files a compaction writes later are in the page cache already (written through it). */
 #define WARM_BUF (1 << 20)
 
+/* Then the block cache: the page cache spares the disk, but a block-cache miss still costs a
+ * read() from it, an LZ4 decompression and an allocation. On a UCI x25 store (109,300 customers)
+ * lookups right after a start cost ~87 us of CPU each until the blocks they touch were cached,
+ * ~52 us after. So the ranges a lookup reads, the identity index ('I') and the profiles ('P' in
+ * this family: records, merge and consent records; events live in the other one), are read once
+ * through an iterator that fills the cache, until the cache is half full. At the lowest CPU
+ * priority: lookups that come meanwhile fill the cache themselves. */
+static void warm_blocks(c360_store *s)
+{
+    static const char ranges[][2] = {{C360_K_IDENT, C360_K_IDENT + 1}, {C360_K_PROFILE, C360_K_PROFILE + 1}};
+    size_t limit = rocksdb_cache_get_capacity(s->cache) / 2;
+    int64_t t0 = c360_now_ms(), keys = 0;
+    if (atomic_load(&s->warm_stop)) return;
+    c360_thread_nice(19);
+    for (size_t r = 0; r < sizeof ranges / sizeof ranges[0]; r++) {
+        rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+        rocksdb_readoptions_set_iterate_upper_bound(ro, &ranges[r][1], 1);
+        rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, ro, s->cf[CF_MAIN]);
+        for (rocksdb_iter_seek(it, &ranges[r][0], 1); rocksdb_iter_valid(it) && !atomic_load(&s->warm_stop); rocksdb_iter_next(it))
+            if (++keys % 256 == 0 && rocksdb_cache_get_usage(s->cache) >= limit) break;
+        rocksdb_iter_destroy(it);
+        rocksdb_readoptions_destroy(ro);
+    }
+    LOG_INFO(atomic_load(&s->warm_stop) ? "block cache warming stopped (store closed)" : "block cache warmed", "\"keys\":%lld,\"cached_bytes\":%zu,\"ms\":%lld", (long long)keys,
+             rocksdb_cache_get_usage(s->cache), (long long)(c360_now_ms() - t0));
+}
+
 static void *warm_main(void *arg)
 {
     c360_store *s = arg;
@@ -471,6 +499,7 @@ static void *warm_main(void *arg)
     free(buf);
     LOG_INFO(atomic_load(&s->warm_stop) ? "page cache warming stopped (store closed)" : "page cache warmed",
              "\"bytes\":%lld,\"ms\":%lld", (long long)atomic_load(&s->warm_bytes), (long long)(c360_now_ms() - t0));
+    warm_blocks(s);
     atomic_store(&s->warm_done, 1);
     return NULL;
 }
@@ -673,6 +702,8 @@ void c360_store_close(c360_store *s)
     free(s->dir);
     free(s);
 }
+
+size_t c360_store_cache_usage(c360_store *s) { return rocksdb_cache_get_usage(s->cache); }
 
 int c360_store_partitions(const c360_store *s) { return s->partitions; }
 

@@ -26,14 +26,17 @@ typedef struct c360_store_opts {
     int64_t retention_ms;      /* 0 = keep events forever */
     int64_t alert_retention_ms; /* 0 = keep fraud alert records ('F' 'a') forever */
     int low_priority_compaction; /* compaction threads at nice 19 (a server: reads first) */
-    int warm_cache;            /* read the main family into the page cache in the background (serve, load) */
+    int warm_cache;            /* read the main family into the page cache, then the identities and
+                                * profiles into the block cache, in the background (serve, load) */
 } c360_store_opts;
 
 int c360_store_open(c360_store **out, const char *dir, const c360_store_opts *o, char *err, size_t errlen);
 void c360_store_close(c360_store *s);
-/* 1 once the page-cache warming asked for by warm_cache is over (or none was asked for);
+/* 1 once the warming asked for by warm_cache is over (or none was asked for);
  * *bytes (if not NULL) gets the bytes of table files read ahead so far. */
 int c360_store_warm_done(c360_store *s, int64_t *bytes);
+/* bytes held by the block cache now */
+size_t c360_store_cache_usage(c360_store *s);
 int c360_store_partitions(const c360_store *s);
 /* The 32-byte secret that keys identifier hashes; created with the store. */
 const unsigned char *c360_store_secret(const c360_store *s);

@@ -1,11 +1,13 @@
-/* test_store_warm.c - unit tests for the page-cache warming of a server's store
+/* test_store_warm.c - unit tests for the cache warming of a server's store
  * (src/store/store.c, c360_store_opts.warm_cache): opening reads the main family's table files
  * (identities, profile records, feature state) into the page cache in the background, and not
- * the events' files.
+ * the events' files; then the identities and profiles into the block cache, not the events.
  * Covers: a store with 3 MB of profile records and 3 MB of events, flushed, closed and pushed out
  * of the page cache (POSIX_FADV_DONTNEED; skipped where the filesystem keeps the pages anyway);
  * reopened with warm_cache, the records' files are resident once warming is over and the events'
- * are not; without warm_cache nothing is read; closing while warming stops it (no leak, no hang). */
+ * are not; without warm_cache nothing is read; closing while warming stops it (no leak, no hang);
+ * the block cache holds the records (and not the events) once warming is over, and stops
+ * filling at half its capacity. */
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -148,6 +150,51 @@ static void test_warm_reads_main_family_only(void **state)
     rm_dir(dir);
 }
 
+static c360_store *open_warm(const char *path, int64_t cache, int warm)
+{
+    c360_store_opts o = {.block_cache_bytes = cache, .warm_cache = warm};
+    c360_store *s;
+    char err[256];
+    assert_int_equal(c360_store_open(&s, path, &o, err, sizeof err), 0);
+    int64_t bytes;
+    assert_true(wait_warm(s, &bytes));
+    return s;
+}
+
+/* 3 MB of records and 3 MB of events; a 16 MB cache takes the records (not the events), a 2 MB
+ * one stops at half of it (it looks every 256 keys), none without the
+ * option */
+static void test_warm_fills_block_cache(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/c360-warm-XXXXXX", path[300];
+    tmp_path(dir, path, sizeof path);
+    fill(path);
+    c360_store *s = open_warm(path, 16 << 20, 0);
+    assert_true(c360_store_cache_usage(s) < RECORDS * VALUE / 10);
+    c360_store_close(s);
+    s = open_warm(path, 16 << 20, 1);
+    size_t used = c360_store_cache_usage(s);
+    assert_true(used >= RECORDS * VALUE);
+    assert_true(used < RECORDS * VALUE * 3 / 2);
+    /* and what it holds is the records: reading every one of them caches (almost) nothing more */
+    strbuf v = STRBUF_INIT;
+    for (int i = 0; i < RECORDS; i++) {
+        c360_key k;
+        c360_key_record(&k, (uint64_t)i * 7919 + 1);
+        assert_int_equal(c360_store_get(s, k.b, k.n, &v), 1);
+    }
+    sb_release(&v);
+    assert_true(c360_store_cache_usage(s) < used + RECORDS * VALUE / 10);
+    c360_store_close(s);
+    s = open_warm(path, 2 << 20, 1);
+    used = c360_store_cache_usage(s);
+    assert_true(used >= 1 << 20);
+    assert_true(used < (1 << 20) + 256 * (VALUE + 100));
+    c360_store_close(s);
+    rm_dir(dir);
+}
+
 static void test_close_while_warming(void **state)
 {
     (void)state;
@@ -168,6 +215,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_warm_reads_main_family_only),
+        cmocka_unit_test(test_warm_fills_block_cache),
         cmocka_unit_test(test_close_while_warming),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
