@@ -30,6 +30,7 @@ struct call_req {
     c360_job_reply reply;
     void *udata;
     void (*free_udata)(void *);    /* NULL: free() */
+    int evs_by_worker;             /* the events were allocated by the ingest worker: freed by the writer */
 };
 
 static void on_req_dispose(void *p)
@@ -38,9 +39,18 @@ static void on_req_dispose(void *p)
     if (g->cr) g->cr->call.req = NULL;
 }
 
+/* on the writer thread. Events the ingest worker allocated are freed here, not on the loop: a
+ * free() into another thread's malloc arena takes that arena's lock, and the worker (nice
+ * ingest_nice) holds its own all the time it parses; a loop that waited on it there waited until
+ * the scheduler gave the worker the CPU again (lookups during flat-out ingest: p99 tens of ms) */
 static void on_job_done(c360_job *job)
 {
     call_req *cr = job->udata;
+    if (cr->evs_by_worker) {
+        c360_events_free(job->evs, job->n);
+        job->evs = NULL;
+        job->n = 0;
+    }
     h2o_multithread_send_message(&cr->call.t->done_rx, &cr->msg);
 }
 
@@ -133,7 +143,7 @@ int c360_call_submit_customer_event(c360_call *c, uint64_t pid, const char *name
 typedef struct {
     int arg;               /* event type, or -1 for a batch */
     int64_t now;           /* when the loop received it */
-    char *body;            /* a copy (the request may go away meanwhile); freed once parsed */
+    char *body;            /* a copy (the request may go away meanwhile); freed on the loop with the rest */
     size_t len;
     int rc;                /* 0, or the error to answer */
     char err[512];
@@ -193,11 +203,12 @@ static void ingest_parse(void *arg)
             n = 1;
         }
     }
-    free(x->body);
-    x->body = NULL;
+    /* x->body is the loop's allocation: the loop frees it with x (ingest_ctx_free), since a free
+     * here would take the loop's malloc arena lock from a low-priority thread (see on_job_done) */
     x->rc = rc;
     if (rc == 0 && n > 0) {
         cr->job = (c360_job){.evs = evs, .n = n, .done = on_job_done, .udata = cr};
+        cr->evs_by_worker = 1;
         rc = c360_engine_submit(srv->d.engine, &cr->job);
         if (rc == 0) return;
         c360_events_free(evs, n);

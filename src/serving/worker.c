@@ -36,9 +36,10 @@ static void *worker_main(void *arg)
         if (!w->head) w->tail = NULL;
         pthread_mutex_unlock(&w->mu);
         t->fn(t->arg);
+        size_t done = t->bytes;
+        free(t);   /* outside the lock: the loops take it to push, and this thread runs at low priority */
         pthread_mutex_lock(&w->mu);
-        w->bytes -= t->bytes;
-        free(t);
+        w->bytes -= done;
     }
     pthread_mutex_unlock(&w->mu);
     return NULL;
