@@ -31,11 +31,34 @@ typedef struct sse_sub {
     strbuf out;                /* what is being sent; kept until h2o's proceed */
 } sse_sub;
 
-typedef struct {
+typedef struct change_msg {
     h2o_multithread_message_t msg; /* first */
+    struct change_msg *spent_next; /* read by its loop: in the server's list for the writer to free */
     size_t n;
     uint64_t pids[];
 } change_msg;
+
+/* A loop hands the messages it has read back to the writer, which allocated them, instead of
+ * freeing them: a free() of a big chunk takes the malloc arena lock of the thread that allocated
+ * it, and the writer (nice ingest_nice) holds its own all the time it applies events, so a loop
+ * would wait there until the scheduler gave the writer the CPU again. A lock-free stack: loops
+ * push, the writer takes it whole. */
+static void spent_push(c360_server *srv, change_msg *cm)
+{
+    void *head = atomic_load(&srv->stream_spent);
+    do cm->spent_next = head;
+    while (!atomic_compare_exchange_weak(&srv->stream_spent, &head, cm));
+}
+
+void c360_stream_free_spent(c360_server *srv)
+{
+    change_msg *cm = atomic_exchange(&srv->stream_spent, NULL);
+    while (cm) {
+        change_msg *nx = cm->spent_next;
+        free(cm);
+        cm = nx;
+    }
+}
 
 static void render(sse_sub *s, strbuf *out, int *ended)
 {
@@ -117,7 +140,7 @@ void c360_stream_on_changes(h2o_multithread_receiver_t *rx, h2o_linklist_t *mess
                     break;
                 }
         }
-        free(cm);
+        spent_push(t->srv, cm);
     }
     /* push after all messages are read, so a burst of commits becomes one update */
     for (h2o_linklist_t *l = t->subs.next, *nx; l != &t->subs; l = nx) {
@@ -130,6 +153,7 @@ void c360_stream_on_changes(h2o_multithread_receiver_t *rx, h2o_linklist_t *mess
 void c360_stream_on_commit(void *arg, const uint64_t *pids, size_t n)
 {
     c360_server *srv = arg;
+    c360_stream_free_spent(srv);
     c360_search_on_commit(pids, n);   /* the console's name index (search.c) follows every commit too */
     for (int i = 0; i < srv->nthreads; i++) {
         if (!srv->threads[i].nsubs) continue; /* written by its loop; a stale read only delays */

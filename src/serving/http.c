@@ -435,6 +435,7 @@ void c360_server_stop(c360_server *s)
         h2o_multithread_send_message(&s->threads[i].ctl_rx, m);
     }
     for (int i = 0; i < s->nthreads; i++) pthread_join(s->threads[i].th, NULL);
+    c360_stream_free_spent(s);
     /* the loops returned once every request in flight was answered: the worker is idle */
     c360_worker_stop(s->worker);
     s->worker = NULL;

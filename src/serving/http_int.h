@@ -29,6 +29,7 @@ struct c360_server {
     atomic_int draining;
     SSL_CTX *ssl_ctx;                  /* HTTPS when tls_cert and tls_key are set */
     struct c360_worker *worker;        /* parses ingest bodies off the loops (worker.h) */
+    _Atomic(void *) stream_spent;      /* live-stream messages the loops have read (api_stream.c) */
 };
 
 struct http_thread {
@@ -102,6 +103,8 @@ int c360_call_submit(c360_call *c, c360_job *job, c360_job_reply reply, void *ud
 int c360_api_stream(c360_call *c, uint64_t pid);
 void c360_stream_on_changes(h2o_multithread_receiver_t *rx, h2o_linklist_t *messages);
 void c360_stream_on_commit(void *arg, const uint64_t *pids, size_t n);
+/* frees the messages the loops have read (the writer at each commit; the server at its stop) */
+void c360_stream_free_spent(c360_server *srv);
 /* Builds a track event `name` of customer pid (attached to its user_id, else anonymous_id) whose
  * properties are {"by": caller's key name` + props`} (props: further members starting with a
  * comma, or NULL) and submits it like c360_call_submit. Answers errors itself; 0 if submitted
