@@ -644,7 +644,7 @@ int c360_cmd_load(int argc, char **argv)
     rules_ok = 1;
     c360_store_opts so = {.block_cache_bytes = cfg.block_cache_bytes, .partitions = cfg.partitions,
                           .dedup_window_ms = cfg.dedup_window_ms, .retention_ms = cfg.retention_ms,
-                          .alert_retention_ms = cfg.alert_retention_ms, .warm_cache = 1};
+                          .alert_retention_ms = cfg.alert_retention_ms, .warm_cache = cfg.warm_cache != 0};
     if (c360_store_open(&store, cfg.data_dir, &so, err, sizeof err) ||
         c360_features_open(&features, store, &cfg, err, sizeof err) ||
         c360_engine_open(&engine, store, &cfg, &rules, features, metrics, err, sizeof err)) {

@@ -132,7 +132,7 @@ int c360_cmd_serve(int argc, char **argv)
     c360_store_opts so = {.block_cache_bytes = cfg.block_cache_bytes, .partitions = cfg.partitions,
                           .dedup_window_ms = cfg.dedup_window_ms, .retention_ms = cfg.retention_ms,
                           .alert_retention_ms = cfg.alert_retention_ms,
-                          .low_priority_compaction = cfg.ingest_nice > 0, .warm_cache = 1};
+                          .low_priority_compaction = cfg.ingest_nice > 0, .warm_cache = cfg.warm_cache != 0};
     if (c360_store_open(&store, cfg.data_dir, &so, err, sizeof err)) {
         fprintf(stderr, "c360 serve: %s\n", err);
         goto out;

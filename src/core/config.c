@@ -43,6 +43,9 @@ static const opt_def opts[] = {
      "nice value (0-19) of the threads that apply ingest (writer, ingest parser; RocksDB compaction then runs at 19), so that "
      "reads win the CPU while ingest runs flat out; 0 = same priority as reads"},
     {"block_cache", T_SIZE, OFF(block_cache_bytes), "256MB", "RocksDB block cache"},
+    {"warm_cache", T_BOOL, OFF(warm_cache), "true",
+     "at start (serve, load), read the store's identities, profiles and feature state into the page cache (up to a quarter "
+     "of the memory) and the block cache (until it is half full), in the background, so that the first lookups do not go to the disk"},
     {"sync", T_BOOL, OFF(sync), "true", "fsync the write-ahead log before acknowledging (an ack means durable)"},
     {"phone_country_code", T_STR, OFF(phone_country_code), "1", "country calling code added to national phone numbers"},
     {"identity.priority", T_LIST, OFF(id_priority), "user_id,email,phone,*,anonymous_id",

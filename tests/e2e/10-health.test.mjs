@@ -1,6 +1,7 @@
 // Health, readiness and metrics endpoints.
 import assert from 'node:assert/strict';
-import { useServer, assertCleanExit, WRITE_KEY } from './lib/server.mjs';
+import { test } from 'node:test';
+import { useServer, startServer, assertCleanExit, eventually, WRITE_KEY } from './lib/server.mjs';
 import { assertAccepted, assertError, parseProm, metricSum, messageId, uid } from './lib/api.mjs';
 
 const fx = useServer();
@@ -89,4 +90,25 @@ fx.test('c360_events_accepted_total grows by exactly the number of events ingest
 
 fx.test('graceful stop: exit code 0, no sanitizer report', async (srv) => {
   assertCleanExit(await srv.stop());
+});
+
+// docs/CONFIG.md warm_cache: at start the store is read into the page and block caches in the
+// background (logged), unless switched off
+test('warm_cache: serve warms the caches at start; --warm-cache false does not', async () => {
+  for (const [args, warms] of [[[], true], [['--warm-cache', 'false'], false]]) {
+    const srv = await startServer({ args });
+    try {
+      const ready = await srv.get('/readyz', { key: null });
+      assert.equal(ready.status, 200, ready.text);
+      if (warms) {
+        await eventually(() => assert.match(srv.stderr, /"msg":"block cache warmed"/, 'no "block cache warmed" log line'));
+        assert.match(srv.stderr, /"msg":"warming the page cache with the main column family"/);
+      }
+      const res = await srv.stop();
+      assertCleanExit(res);
+      if (!warms) assert.doesNotMatch(res.stderr, /warm/, `${args.join(' ')}: the log mentions warming`);
+    } finally {
+      await srv.cleanup();
+    }
+  }
 });
