@@ -386,6 +386,21 @@ static char *db_open(c360_store *s, int read_only)
 static void db_close(c360_store *s)
 {
     if (!s->db) return;
+    /* A clean close leaves the memtables in table files, so the next open has no write-ahead log
+     * to replay (a store that took 2 M events over HTTP took 1.5 s to start again) */
+    if (!s->read_only && !atomic_load(&s->failed)) {
+        rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
+        rocksdb_flushoptions_set_wait(fo, 1);
+        for (int i = 0; i < (s->split ? 2 : 1); i++) {
+            char *e = NULL;
+            rocksdb_flush_cf(s->db, fo, s->cf[i], &e);
+            if (e) {
+                LOG_WARN("flush at close failed (the next open replays the log)", "\"error\":\"%s\"", e);
+                free(e);
+            }
+        }
+        rocksdb_flushoptions_destroy(fo);
+    }
     rocksdb_column_family_handle_destroy(s->cf[CF_MAIN]);
     if (s->split) rocksdb_column_family_handle_destroy(s->cf[CF_EVENTS]);
     s->cf[0] = s->cf[1] = NULL;

@@ -7,7 +7,8 @@
  * the family they belong to (checked with RocksDB directly); a format-1 store (one family) is read
  * as it is when opened read-only and moved into two families, without losing or duplicating a
  * key, when opened for writing. A batched read (c360_store_multi_get) of keys of both kinds mixed
- * with absent ones finds each in its family, split or not. */
+ * with absent ones finds each in its family, split or not. A clean close leaves both families'
+ * memtables in table files: no write-ahead log bytes are left to replay, and every key is there. */
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +22,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "store/keys.h"
@@ -322,11 +325,72 @@ static void test_format1_store_is_migrated(void **state)
     rm_dir(dir);
 }
 
+/* bytes in the store's write-ahead log files (NNNNNN.log) */
+static long long wal_bytes(const char *path)
+{
+    DIR *d = opendir(path);
+    assert_non_null(d);
+    long long n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (l < 5 || e->d_name[0] < '0' || e->d_name[0] > '9' || strcmp(e->d_name + l - 4, ".log")) continue;
+        char f[600];
+        snprintf(f, sizeof f, "%s/%s", path, e->d_name);
+        struct stat st;
+        if (stat(f, &st) == 0) n += st.st_size;
+    }
+    closedir(d);
+    return n;
+}
+
+static void test_clean_close_leaves_no_log(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/c360-fam-XXXXXX", path[300];
+    tmp_path(dir, path, sizeof path);
+    c360_store_opts o = {.block_cache_bytes = 1 << 20, .partitions = 4};
+    c360_store *s;
+    char err[256];
+    assert_int_equal(c360_store_open(&s, path, &o, err, sizeof err), 0);
+    c360_txn *t = c360_txn_new(s);
+    for (int i = 0; i < 200; i++) {
+        c360_key k;
+        unsigned char h8[8] = {(unsigned char)i};
+        c360_key_record(&k, (uint64_t)i + 1);
+        c360_txn_put(t, k.b, k.n, "record", 6);
+        c360_key_event(&k, (uint64_t)i + 1, 1700000000000 + i, h8);
+        c360_txn_put(t, k.b, k.n, "{\"event\":1}", 11);
+    }
+    assert_int_equal(c360_txn_commit(t, 0, err, sizeof err), 0);
+    c360_txn_free(t);
+    assert_true(wal_bytes(path) > 200 * 17);   /* in the log (and the memtables) only */
+    c360_store_close(s);
+    assert_int_equal(wal_bytes(path), 0);
+    o.read_only = 1;
+    assert_int_equal(c360_store_open(&s, path, &o, err, sizeof err), 0);
+    strbuf v = STRBUF_INIT;
+    for (int i = 0; i < 200; i++) {
+        c360_key k;
+        unsigned char h8[8] = {(unsigned char)i};
+        c360_key_record(&k, (uint64_t)i + 1);
+        assert_int_equal(c360_store_get(s, k.b, k.n, &v), 1);
+        assert_int_equal(v.len, 6);
+        c360_key_event(&k, (uint64_t)i + 1, 1700000000000 + i, h8);
+        assert_int_equal(c360_store_get(s, k.b, k.n, &v), 1);
+        assert_int_equal(v.len, 11);
+    }
+    sb_release(&v);
+    c360_store_close(s);
+    rm_dir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_families_one_key_space),
         cmocka_unit_test(test_format1_store_is_migrated),
+        cmocka_unit_test(test_clean_close_leaves_no_log),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
