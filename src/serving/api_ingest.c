@@ -193,6 +193,10 @@ static void ingest_parse(void *arg)
     if (x->arg < 0) {
         rc = c360_segment_parse_batch(&srv->seg, x->body, x->len, x->now, &evs, &n, &x->batch_errors, x->err, sizeof x->err);
         if (rc == C360_EBATCH) c360_metrics_reject(srv->d.metrics, rc, 1);
+        /* freed here unless the loop must send it: a chunk of this thread's that a loop frees goes
+         * into the loop's cache of free chunks, is handed out again to the loop's own strings, and
+         * every realloc of it then takes this thread's arena lock */
+        else sb_release(&x->batch_errors);
     } else {
         evs = xcalloc(1, sizeof *evs);
         rc = c360_segment_parse_one(&srv->seg, x->arg, x->body, x->len, x->now, evs, x->err, sizeof x->err);
