@@ -162,8 +162,7 @@ static c360_store *open_warm(const char *path, int64_t cache, int warm)
 }
 
 /* 3 MB of records and 3 MB of events; a 16 MB cache takes the records (not the events), a 2 MB
- * one stops at half of it (it looks every 256 keys), none without the
- * option */
+ * one stops at half of it (it looks every 256 keys), none without the option */
 static void test_warm_fills_block_cache(void **state)
 {
     (void)state;
