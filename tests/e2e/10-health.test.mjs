@@ -93,22 +93,42 @@ fx.test('graceful stop: exit code 0, no sanitizer report', async (srv) => {
 });
 
 // docs/CONFIG.md warm_cache: at start the store is read into the page and block caches in the
-// background (logged), unless switched off
+// background (logged, and seen in c360_block_cache_bytes), unless switched off
 test('warm_cache: serve warms the caches at start; --warm-cache false does not', async () => {
-  for (const [args, warms] of [[[], true], [['--warm-cache', 'false'], false]]) {
-    const srv = await startServer({ args });
-    try {
-      const ready = await srv.get('/readyz', { key: null });
-      assert.equal(ready.status, 200, ready.text);
-      if (warms) {
-        await eventually(() => assert.match(srv.stderr, /"msg":"block cache warmed"/, 'no "block cache warmed" log line'));
-        assert.match(srv.stderr, /"msg":"warming the page cache with the main column family"/);
-      }
-      const res = await srv.stop();
-      assertCleanExit(res);
-      if (!warms) assert.doesNotMatch(res.stderr, /warm/, `${args.join(' ')}: the log mentions warming`);
-    } finally {
-      await srv.cleanup();
+  // a store with 2,000 customers in table files (a clean stop flushes them)
+  const first = await startServer();
+  const dataDir = first.dataDir;
+  try {
+    for (let b = 0; b < 20; b++) {
+      const batch = Array.from({ length: 100 }, (_, i) => ({
+        type: 'identify', userId: `warm-${b}-${i}`, traits: { email: `warm-${b}-${i}@example.com`, name: 'x'.repeat(200) },
+        messageId: messageId(),
+      }));
+      assertAccepted(await first.ingest('/v1/batch', { batch }));
     }
+    assertCleanExit(await first.stop());
+    const cached = {};
+    for (const [args, warms] of [[[], true], [['--warm-cache', 'false'], false]]) {
+      const srv = await startServer({ args, dataDir });
+      try {
+        const ready = await srv.get('/readyz', { key: null });
+        assert.equal(ready.status, 200, ready.text);
+        if (warms) {
+          await eventually(() => assert.match(srv.stderr, /"msg":"block cache warmed"/, 'no "block cache warmed" log line'));
+          assert.match(srv.stderr, /"msg":"warming the page cache with the main column family"/);
+        }
+        cached[warms] = metricSum((await metrics(srv)).prom, 'c360_block_cache_bytes');
+        const res = await srv.stop();
+        assertCleanExit(res);
+        if (!warms) assert.doesNotMatch(res.stderr, /warm/, `${args.join(' ')}: the log mentions warming`);
+      } finally {
+        await srv.cleanup();
+      }
+    }
+    // the 2,000 profiles and their identities (1.2 MB when written) against what a start reads by itself (9 KB)
+    assert.ok(cached[true] > 300_000, `c360_block_cache_bytes after warming: ${cached[true]}`);
+    assert.ok(cached[false] < cached[true] / 4, `c360_block_cache_bytes without warming: ${cached[false]} (warmed: ${cached[true]})`);
+  } finally {
+    await first.cleanup();
   }
 });
