@@ -106,15 +106,15 @@ int64_t fbucket_size(int64_t window_ms);
 void fgen_add(fgen *g, const fdef *d, int64_t ts, const char *vjson, size_t vl, int isnum, double num);
 void fgen_prune(fgen *g, const fdef *d, int64_t wm);
 void fgen_merge(fgen *g, const fgen *o);
-void fgen_release(fgen *g, int own_strings);   /* own_strings 0: they live in an arena */
+void fgen_release(fgen *g);   /* a heap-allocated generation (not a read-only state's: that is in its arena) */
 void fgen_encode(const fgen *g, strbuf *out);
 struct c360_cursor;
-/* the strings of a read-only decoded state live in an arena (util/arena.h): a profile read
+/* the strings and arrays of a read-only decoded state live in an arena (util/arena.h): a profile read
  * decodes hundreds of product ids and frees them right after rendering */
 /* an optional string of an encoded state (uvarint length + bytes): into *arena if arena is not
  * NULL, else the heap; dflt (or NULL) when empty */
 char *fdecode_str(struct c360_cursor *c, c360_arena **arena, const char *dflt);
-/* strings go to *arena if arena is not NULL, else each to the heap */
+/* strings and arrays go to *arena if arena is not NULL, else each to the heap */
 int fgen_decode(fgen *g, struct c360_cursor *c, c360_arena **arena);
 /* renders the value at `now` (JSON) and sets *updated (max contributing ts, or INT64_MIN) */
 void fgen_value(const fgen *g, const fdef *d, int64_t now, strbuf *out, int64_t *updated);
@@ -141,7 +141,7 @@ typedef struct fstate {
     fmember *segs; int nsegs;     /* segments the customer is in */
     uint32_t defs_hash;
     fgen *gen; int ngen;          /* one per fdef */
-    c360_arena *arena;            /* read-only state: where its strings live (else the heap) */
+    c360_arena *arena;            /* read-only state: where its strings and arrays live (else the heap) */
 } fstate;
 #define FORDERS_MAX 50
 #define FACTS_MAX 200
@@ -154,7 +154,7 @@ void fstate_release(fstate *s);
  * then start empty; the built-in ones are kept); -1 corrupt (state reset) */
 int fstate_decode(fstate *s, const fsettings *cfg, const void *buf, size_t n);
 /* the same for a state that is only read (rendered, queried) and then released: its strings come
- * from an arena; it must not be changed */
+ * and arrays come from an arena; it must not be changed */
 int fstate_decode_ro(fstate *s, const fsettings *cfg, const void *buf, size_t n);
 void fstate_encode(fstate *s, const fsettings *cfg, strbuf *out);                /* prunes first */
 /* applies one event (JSON parsed in j); returns 1 if the event was an order (ord = its index) */

@@ -25,13 +25,11 @@ int64_t fbucket_size(int64_t w)
 
 static int64_t floordiv(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0)); }
 
-static void bucket_release(fbucket *b, int own_strings)
+static void bucket_release(fbucket *b)
 {
-    if (own_strings) {
-        free(b->first_v);
-        free(b->last_v);
-        for (int i = 0; i < b->nvals; i++) free(b->vals[i].v);
-    }
+    free(b->first_v);
+    free(b->last_v);
+    for (int i = 0; i < b->nvals; i++) free(b->vals[i].v);
     free(b->vals);
 }
 
@@ -97,16 +95,16 @@ void fgen_prune(fgen *g, const fdef *d, int64_t wm)
     if (!d->window_ms) return;
     int64_t bs = fbucket_size(d->window_ms), cut = wm - d->window_ms;
     int k = 0;
-    while (k < g->nb && g->b[k].start + bs <= cut) bucket_release(&g->b[k++], 1);
+    while (k < g->nb && g->b[k].start + bs <= cut) bucket_release(&g->b[k++]);
     if (k) {
         memmove(g->b, g->b + k, sizeof *g->b * (size_t)(g->nb - k));
         g->nb -= k;
     }
 }
 
-void fgen_release(fgen *g, int own_strings)
+void fgen_release(fgen *g)
 {
-    for (int i = 0; i < g->nb; i++) bucket_release(&g->b[i], own_strings);
+    for (int i = 0; i < g->nb; i++) bucket_release(&g->b[i]);
     free(g->b);
     g->b = NULL;
     g->nb = 0;
@@ -154,7 +152,8 @@ int fgen_decode(fgen *g, c360_cursor *c, c360_arena **arena)
 {
     uint64_t nb = c360_get_uvarint(c);
     if (c->err || nb > 100000) return -1;
-    g->b = xcalloc(nb ? nb : 1, sizeof *g->b);
+    size_t bs = sizeof *g->b * (size_t)(nb ? nb : 1);
+    g->b = arena ? c360_arena_calloc(arena, bs) : xcalloc(1, bs);
     for (uint64_t i = 0; i < nb && !c->err; i++) {
         fbucket *b = &g->b[g->nb++];
         b->start = c360_get_svarint(c);
@@ -169,7 +168,8 @@ int fgen_decode(fgen *g, c360_cursor *c, c360_arena **arena)
         b->last_v = fdecode_str(c, arena, NULL);
         uint64_t nv = c360_get_uvarint(c);
         if (c->err || nv > FVALS_MAX) return -1;
-        b->vals = xcalloc(nv ? nv : 1, sizeof *b->vals);
+        size_t vs = sizeof *b->vals * (size_t)(nv ? nv : 1);
+        b->vals = arena ? c360_arena_calloc(arena, vs) : xcalloc(1, vs);
         for (uint64_t k = 0; k < nv && !c->err; k++) {
             b->vals[b->nvals].v = fdecode_str(c, arena, "null");
             b->vals[b->nvals++].n = c360_get_uvarint(c);
