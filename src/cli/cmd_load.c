@@ -13,8 +13,11 @@
  * re-reads the one it was in the middle of (its events deduplicate by messageId: mapped records
  * without a message id field, and Segment events without a messageId, get "URI#line").
  * `--force` ignores the markers.
- * Commits every few MB and at each object's end without fsync, and once with fsync at the end, so
- * when load exits 0 every loaded event is durable.
+ * Writes no write-ahead log (the store's no_wal; docs/DECISIONS.md): commits every few MB
+ * and at each object's end; at an object's end, if `load_checkpoint` (1 s) has passed since the
+ * last time, and at the very end, it flushes the memtables into table files. Both families'
+ * memtables are flushed together, so after a crash the store holds a prefix of the commits and
+ * the markers in it tell a rerun where to go on; when load exits 0 every loaded event is durable.
  * Bad records are reported (object, line, reason), skipped, and make the exit status 1.
  * Threads: a parser reads and validates chunks of records while the main thread applies the
  * previous chunk; remote objects are streamed by a fetch thread through a pipe. */
@@ -644,7 +647,8 @@ int c360_cmd_load(int argc, char **argv)
     rules_ok = 1;
     c360_store_opts so = {.block_cache_bytes = cfg.block_cache_bytes, .partitions = cfg.partitions,
                           .dedup_window_ms = cfg.dedup_window_ms, .retention_ms = cfg.retention_ms,
-                          .alert_retention_ms = cfg.alert_retention_ms, .warm_cache = cfg.warm_cache != 0};
+                          .alert_retention_ms = cfg.alert_retention_ms, .warm_cache = cfg.warm_cache != 0,
+                          .no_wal = 1};
     if (c360_store_open(&store, cfg.data_dir, &so, err, sizeof err) ||
         c360_features_open(&features, store, &cfg, err, sizeof err) ||
         c360_engine_open(&engine, store, &cfg, &rules, features, metrics, err, sizeof err)) {
@@ -676,6 +680,7 @@ int c360_cmd_load(int argc, char **argv)
     c360_progress_init(&prog, "events");
     rc = 0;
     int objs_done = 0;
+    int64_t last_checkpoint = c360_monotonic_ns();
     for (;;) {
         chunk *c = take(&L, &L.full_head, &L.full_tail);
         if (!c) break;
@@ -710,7 +715,11 @@ int c360_cmd_load(int argc, char **argv)
                     objs_done++;
                 }
                 if (c->obj_done || c360_engine_pending_bytes(engine) > COMMIT_BYTES) {
-                    if (c360_engine_commit(engine, 0, err, sizeof err)) {
+                    /* at an object's end, now and then: durable (a flush; see load_checkpoint) */
+                    int64_t now = c360_monotonic_ns();
+                    int durable = c->obj_done && now - last_checkpoint >= cfg.load_checkpoint_ms * 1000000;
+                    if (durable) last_checkpoint = now;
+                    if (c360_engine_commit(engine, durable, err, sizeof err)) {
                         fprintf(stderr, "c360 load: commit failed: %s; run the load again to resume\n", err);
                         rc = 1;
                     }

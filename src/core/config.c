@@ -47,6 +47,10 @@ static const opt_def opts[] = {
      "at start (serve, load), read the store's identities, profiles and feature state into the page cache (up to a quarter "
      "of the memory) and the block cache (until it is half full), in the background, so that the first lookups do not go to the disk"},
     {"sync", T_BOOL, OFF(sync), "true", "fsync the write-ahead log before acknowledging (an ack means durable)"},
+    {"load_checkpoint", T_DURATION, OFF(load_checkpoint_ms), "1s",
+     "c360 load writes no write-ahead log: at the end of a source object, if this long has passed since the last time, it "
+     "flushes what it loaded into table files, so a crash redoes at most this much loading plus the unfinished objects; "
+     "0 = at every object's end"},
     {"phone_country_code", T_STR, OFF(phone_country_code), "1", "country calling code added to national phone numbers"},
     {"identity.priority", T_LIST, OFF(id_priority), "user_id,email,phone,*,anonymous_id",
      "identifier types by priority, highest first; '*' stands for every other type"},

@@ -29,6 +29,7 @@ typedef struct c360_config {
     int64_t ingest_nice;       /* nice value of the ingest threads (reads first) */
     int64_t block_cache_bytes;
     int64_t sync;              /* 1 = fsync the WAL before acknowledging (default) */
+    int64_t load_checkpoint_ms; /* c360 load: finished objects made durable at least this often */
     int64_t warm_cache;        /* 1 = read the main column family into the caches at open (default) */
     char *phone_country_code;  /* default country calling code for national numbers */
     char *id_priority;         /* comma list, highest priority first */

@@ -15,6 +15,7 @@
 #include "util/sched.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <rocksdb/c.h>
 #include <sodium.h>
 #include <stdatomic.h>
@@ -42,6 +43,8 @@ struct c360_store {
     rocksdb_options_t *opts, *ev_opts;
     rocksdb_readoptions_t *ropts;
     rocksdb_writeoptions_t *wopts_sync, *wopts_nosync;
+    rocksdb_writeoptions_t *wopts_txn;        /* unsynced commits: wopts_nosync, or without the log (no_wal) */
+    int no_wal;
     rocksdb_block_based_table_options_t *topts, *ev_topts;
     rocksdb_cache_t *cache;
     rocksdb_compactionfilter_t *cfilter;
@@ -590,6 +593,9 @@ int c360_store_open(c360_store **out, const char *dir, const c360_store_opts *o,
         rocksdb_env_lower_thread_pool_cpu_priority(env);
         rocksdb_env_destroy(env);
     }
+    s->no_wal = o->no_wal && !o->read_only;
+    /* without the log, a crash loses the memtables: flushed together, they leave a prefix */
+    if (s->no_wal) rocksdb_options_set_atomic_flush(s->opts, 1);
     rocksdb_options_set_compression(s->opts, rocksdb_lz4_compression);
     rocksdb_options_set_write_buffer_size(s->opts, 32 << 20);
     rocksdb_options_set_max_write_buffer_number(s->opts, 4);
@@ -662,6 +668,8 @@ int c360_store_open(c360_store **out, const char *dir, const c360_store_opts *o,
     s->wopts_sync = rocksdb_writeoptions_create();
     rocksdb_writeoptions_set_sync(s->wopts_sync, 1);
     s->wopts_nosync = rocksdb_writeoptions_create();
+    s->wopts_txn = rocksdb_writeoptions_create();
+    rocksdb_writeoptions_disable_WAL(s->wopts_txn, s->no_wal);
 
     strbuf v = STRBUF_INIT;
     int r = meta_get(s, "format", &v);
@@ -718,6 +726,7 @@ void c360_store_close(c360_store *s)
     if (s->ropts) rocksdb_readoptions_destroy(s->ropts);
     if (s->wopts_sync) rocksdb_writeoptions_destroy(s->wopts_sync);
     if (s->wopts_nosync) rocksdb_writeoptions_destroy(s->wopts_nosync);
+    if (s->wopts_txn) rocksdb_writeoptions_destroy(s->wopts_txn);
     if (s->opts) rocksdb_options_destroy(s->opts);
     if (s->ev_opts) rocksdb_options_destroy(s->ev_opts);
     if (s->topts) rocksdb_block_based_options_destroy(s->topts); /* also releases the filter policy */
@@ -942,6 +951,31 @@ int c360_store_checkpoint(c360_store *s, const char *dir, char *err, size_t errl
 
 /* ---- transactions ---- */
 
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+/* no_wal's sync: every memtable into table files, both families in one step (with one MANIFEST
+ * write), so that a crash never leaves one family's data without the other's. RocksDB 7.8's C API
+ * has no flush of several families, and a flush of one family flushes that family alone even with
+ * atomic_flush; a checkpoint flushes them all atomically (GetLiveFiles -> AtomicFlushMemTables)
+ * before it hard-links the table files. The checkpoint is removed right after. NULL, or the error. */
+static char *flush_memtables(c360_store *s)
+{
+    char *e = NULL;
+    strbuf tmp = STRBUF_INIT;
+    sb_addf(&tmp, "%s/flush-checkpoint.tmp", s->dir);
+    nftw(tmp.buf, rm_entry, 16, FTW_DEPTH | FTW_PHYS);   /* left by a crash */
+    rocksdb_checkpoint_t *cp = rocksdb_checkpoint_object_create(s->db, &e);
+    if (!e) rocksdb_checkpoint_create(cp, tmp.buf, 0, &e);
+    if (cp) rocksdb_checkpoint_object_destroy(cp);
+    nftw(tmp.buf, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    sb_release(&tmp);
+    return e;
+}
+
 c360_txn *c360_txn_new(c360_store *s)
 {
     c360_txn *t = xcalloc(1, sizeof *t);
@@ -1019,10 +1053,12 @@ int c360_txn_commit(c360_txn *t, int sync, char *err, size_t errlen)
                     if (cfs & (1 << c)) rocksdb_writebatch_delete_range_cf(t->wb, t->s->cf[c], k, o->klen, v, o->vlen);
             }
         }
-        rocksdb_write(t->s->db, sync ? t->s->wopts_sync : t->s->wopts_nosync, t->wb, &e);
+        rocksdb_write(t->s->db, sync && !t->s->no_wal ? t->s->wopts_sync : t->s->wopts_txn, t->wb, &e);
         rocksdb_writebatch_clear(t->wb);
+        if (!e && sync && t->s->no_wal) e = flush_memtables(t->s);
     } else if (sync) {
-        rocksdb_flush_wal(t->s->db, 1, &e);
+        if (t->s->no_wal) e = flush_memtables(t->s);
+        else rocksdb_flush_wal(t->s->db, 1, &e);
     }
     pthread_rwlock_unlock(&t->s->lock);
     c360_txn_clear(t);

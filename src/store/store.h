@@ -28,6 +28,10 @@ typedef struct c360_store_opts {
     int low_priority_compaction; /* compaction threads at nice 19 (a server: reads first) */
     int warm_cache;            /* read the main family into the page cache, then the identities and
                                 * profiles into the block cache, in the background (serve, load) */
+    int no_wal;                /* bulk load: transactions skip the write-ahead log, and a synced
+                                * commit flushes the memtables to table files instead; memtables of
+                                * both families are flushed together (atomic flush), so after a
+                                * crash the store holds a prefix of the commits, as with the log */
 } c360_store_opts;
 
 int c360_store_open(c360_store **out, const char *dir, const c360_store_opts *o, char *err, size_t errlen);

@@ -8,7 +8,9 @@
  * as it is when opened read-only and moved into two families, without losing or duplicating a
  * key, when opened for writing. A batched read (c360_store_multi_get) of keys of both kinds mixed
  * with absent ones finds each in its family, split or not. A clean close leaves both families'
- * memtables in table files: no write-ahead log bytes are left to replay, and every key is there. */
+ * memtables in table files: no write-ahead log bytes are left to replay, and every key is there.
+ * A store opened with no_wal (bulk load) writes no log: a crash (a copy of the files taken while
+ * it is open) loses unsynced commits in both families alike and keeps every synced one. */
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -385,12 +387,87 @@ static void test_clean_close_leaves_no_log(void **state)
     rm_dir(dir);
 }
 
+/* the keys of customer i: its record ("default") and one event ("events") */
+static void put_pair(c360_txn *t, int i)
+{
+    c360_key k;
+    unsigned char h8[8] = {(unsigned char)i};
+    c360_key_record(&k, (uint64_t)i + 1);
+    c360_txn_put(t, k.b, k.n, "record", 6);
+    c360_key_event(&k, (uint64_t)i + 1, 1700000000000 + i, h8);
+    c360_txn_put(t, k.b, k.n, "{\"event\":1}", 11);
+}
+
+/* how many of customers [0, n) a copy of the data dir taken now has, both keys each (a copy of
+ * the files as they are is what a crash of the process would leave; -1 if only one of a pair) */
+static int crash_copy_has(const char *dir, const char *path, int n)
+{
+    char copy[300], cmd[1300];
+    snprintf(copy, sizeof copy, "%s/copy", dir);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -a '%s' '%s' && rm -f '%s/LOCK'", copy, path, copy, copy);
+    assert_int_equal(system(cmd), 0);
+    c360_store_opts o = {.block_cache_bytes = 1 << 20, .partitions = 4};
+    c360_store *s;
+    char err[256];
+    assert_int_equal(c360_store_open(&s, copy, &o, err, sizeof err), 0);
+    strbuf v = STRBUF_INIT;
+    int have = 0;
+    for (int i = 0; i < n; i++) {
+        c360_key k;
+        unsigned char h8[8] = {(unsigned char)i};
+        c360_key_record(&k, (uint64_t)i + 1);
+        int a = c360_store_get(s, k.b, k.n, &v);
+        c360_key_event(&k, (uint64_t)i + 1, 1700000000000 + i, h8);
+        int b = c360_store_get(s, k.b, k.n, &v);
+        if (a != b) have = -1;
+        if (a == 1 && b == 1 && have >= 0) have++;
+    }
+    sb_release(&v);
+    c360_store_close(s);
+    return have;
+}
+
+/* no_wal (bulk load): unsynced commits write no log, so a crash loses them (both families
+ * alike); a synced commit flushes both families' memtables, and a crash after it keeps all */
+static void test_no_wal_sync_flushes(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/c360-fam-XXXXXX", path[300];
+    tmp_path(dir, path, sizeof path);
+    c360_store_opts o = {.block_cache_bytes = 1 << 20, .partitions = 4, .no_wal = 1};
+    c360_store *s;
+    char err[256];
+    assert_int_equal(c360_store_open(&s, path, &o, err, sizeof err), 0);
+    c360_txn *t = c360_txn_new(s);
+    for (int i = 0; i < 200; i++) put_pair(t, i);
+    assert_int_equal(c360_txn_commit(t, 0, err, sizeof err), 0);
+    assert_true(wal_bytes(path) < 100 * 17);   /* (200 pairs take more than 200 * 17 bytes) */
+    strbuf v = STRBUF_INIT;
+    c360_key k;
+    c360_key_record(&k, 200);
+    assert_int_equal(c360_store_get(s, k.b, k.n, &v), 1);   /* readable at once */
+    assert_int_equal(crash_copy_has(dir, path, 200), 0);
+    for (int i = 200; i < 300; i++) put_pair(t, i);
+    assert_int_equal(c360_txn_commit(t, 1, err, sizeof err), 0);
+    assert_int_equal(crash_copy_has(dir, path, 300), 300);
+    assert_true(wal_bytes(path) < 100 * 17);   /* RocksDB starts a log file at each flush: a header */
+    put_pair(t, 300);
+    assert_int_equal(c360_txn_commit(t, 0, err, sizeof err), 0);
+    assert_int_equal(c360_txn_commit(t, 1, err, sizeof err), 0);   /* nothing pending: still flushes */
+    assert_int_equal(crash_copy_has(dir, path, 301), 301);
+    sb_release(&v);
+    c360_txn_free(t);
+    c360_store_close(s);
+    rm_dir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_families_one_key_space),
         cmocka_unit_test(test_format1_store_is_migrated),
         cmocka_unit_test(test_clean_close_leaves_no_log),
+        cmocka_unit_test(test_no_wal_sync_flushes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
