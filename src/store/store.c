@@ -961,7 +961,8 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
  * write), so that a crash never leaves one family's data without the other's. RocksDB 7.8's C API
  * has no flush of several families, and a flush of one family flushes that family alone even with
  * atomic_flush; a checkpoint flushes them all atomically (GetLiveFiles -> AtomicFlushMemTables)
- * before it hard-links the table files. The checkpoint is removed right after. NULL, or the error. */
+ * before it hard-links the table files (inside the data dir: one file system, so links, not
+ * copies). The checkpoint is removed right after. NULL, or the error. */
 static char *flush_memtables(c360_store *s)
 {
     char *e = NULL;
