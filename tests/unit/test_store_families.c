@@ -346,6 +346,17 @@ static long long wal_bytes(const char *path)
     return n;
 }
 
+/* the keys of customer i: its record ("default") and one event ("events") */
+static void put_pair(c360_txn *t, int i)
+{
+    c360_key k;
+    unsigned char h8[8] = {(unsigned char)i};
+    c360_key_record(&k, (uint64_t)i + 1);
+    c360_txn_put(t, k.b, k.n, "record", 6);
+    c360_key_event(&k, (uint64_t)i + 1, 1700000000000 + i, h8);
+    c360_txn_put(t, k.b, k.n, "{\"event\":1}", 11);
+}
+
 static void test_clean_close_leaves_no_log(void **state)
 {
     (void)state;
@@ -356,14 +367,7 @@ static void test_clean_close_leaves_no_log(void **state)
     char err[256];
     assert_int_equal(c360_store_open(&s, path, &o, err, sizeof err), 0);
     c360_txn *t = c360_txn_new(s);
-    for (int i = 0; i < 200; i++) {
-        c360_key k;
-        unsigned char h8[8] = {(unsigned char)i};
-        c360_key_record(&k, (uint64_t)i + 1);
-        c360_txn_put(t, k.b, k.n, "record", 6);
-        c360_key_event(&k, (uint64_t)i + 1, 1700000000000 + i, h8);
-        c360_txn_put(t, k.b, k.n, "{\"event\":1}", 11);
-    }
+    for (int i = 0; i < 200; i++) put_pair(t, i);
     assert_int_equal(c360_txn_commit(t, 0, err, sizeof err), 0);
     c360_txn_free(t);
     assert_true(wal_bytes(path) > 200 * 17);   /* in the log (and the memtables) only */
@@ -385,17 +389,6 @@ static void test_clean_close_leaves_no_log(void **state)
     sb_release(&v);
     c360_store_close(s);
     rm_dir(dir);
-}
-
-/* the keys of customer i: its record ("default") and one event ("events") */
-static void put_pair(c360_txn *t, int i)
-{
-    c360_key k;
-    unsigned char h8[8] = {(unsigned char)i};
-    c360_key_record(&k, (uint64_t)i + 1);
-    c360_txn_put(t, k.b, k.n, "record", 6);
-    c360_key_event(&k, (uint64_t)i + 1, 1700000000000 + i, h8);
-    c360_txn_put(t, k.b, k.n, "{\"event\":1}", 11);
 }
 
 /* how many of customers [0, n) a copy of the data dir taken now has, both keys each (a copy of
