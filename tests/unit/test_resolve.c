@@ -9,7 +9,9 @@
  * event move and merge record (across commits and inside one uncommitted group); the user_id
  * limit (shared-device case), other-type limit, max_identities and max_merges caps; a custom
  * identity.priority changing which identifier is dropped; alias; messageId dedup (in a group,
- * across commits, within a batch) and the dedup window. */
+ * across commits, within a batch) and the dedup window; a damaged index entry (pointing at a
+ * profile that does not list the identifier) does not let the known-identifiers shortcut break a
+ * limit. */
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -854,6 +856,41 @@ static void test_merge_same_group_survivor_is_first_created(void **state)
                  (unsigned long long)(p & 0xFFFFFFFFFFFFULL), ls);
 }
 
+/* An index entry that points at a profile which does not list its identifier (c360 never writes
+ * one: a damaged index) must not take the shortcut for "every identifier already points at one
+ * profile that lists it": the shortcut adds identifiers without checking the limits, so Ann's
+ * profile would get a second user_id. The full path keeps the user_id limit. */
+static void test_index_entry_the_profile_does_not_list(void **state)
+{
+    (void)state;
+    env *v = env_open(NULL);
+    ingest(v, "{\"type\":\"identify\",\"userId\":\"ann\",\"messageId\":\"a1\"}");
+    uint64_t A = lookup(v, "user_id", "ann");
+    assert_true(A != 0);
+    c360_id id;
+    memset(&id, 0, sizeof id);
+    snprintf(id.type, sizeof id.type, "user_id");
+    id.value = (char *)"bob";
+    c360_id_hash(&id, c360_store_secret(v->s));
+    c360_key k;
+    c360_key_ident(&k, id.hash);
+    unsigned char pv[8];
+    c360_put_u64be(pv, A);
+    char err[256];
+    assert_int_equal(c360_store_put_sync(v->s, k.b, k.n, pv, sizeof pv, err, sizeof err), 0);
+    assert_int_equal(lookup(v, "user_id", "bob"), A);   /* the damage */
+
+    ingest(v, "{\"type\":\"track\",\"event\":\"Viewed\",\"userId\":\"bob\",\"messageId\":\"b1\"}");
+    c360_profile pa;
+    load(v, A, &pa);
+    assert_false(c360_profile_has_ident(&pa, "user_id", "bob"));
+    int users = 0;
+    for (int i = 0; i < pa.nids; i++) users += !strcmp(pa.ids[i].type, "user_id");
+    assert_int_equal(users, 1);
+    c360_profile_release(&pa);
+    env_close(v);
+}
+
 static void test_lowered_limit_existing_profile(void **state)
 {
     (void)state;
@@ -919,6 +956,7 @@ int main(void)
         cmocka_unit_test(test_dedup_window),
         cmocka_unit_test(test_rejected_identifiers_do_not_create),
         cmocka_unit_test(test_lowered_limit_existing_profile),
+        cmocka_unit_test(test_index_entry_the_profile_does_not_list),
     };
     return cmocka_run_group_tests_name("resolve", tests, setup_quiet, NULL);
 }
