@@ -40,11 +40,9 @@ static void init(fstate *s, const fsettings *cfg, int ro)
 
 void fstate_init(fstate *s, const fsettings *cfg) { init(s, cfg, 0); }
 
-
-/* own: the order's strings and basket are on the heap (else in a read-only state's arena) */
-static void ord_release(ford *o, int own)
+/* an order of a heap-allocated state (a read-only state's orders live in its arena) */
+static void ord_free(ford *o)
 {
-    if (!own) return;
     free(o->id);
     free(o->pay);
     free(o->card);
@@ -52,12 +50,10 @@ static void ord_release(ford *o, int own)
     free(o->prods);
 }
 
-static void ord_free(ford *o) { ord_release(o, 1); }
-
 void fstate_release(fstate *s)
 {
     if (!s->arena) {   /* else the strings and arrays all live in the arena */
-        for (int i = 0; i < s->nord; i++) ord_release(&s->orders[i], 1);
+        for (int i = 0; i < s->nord; i++) ord_free(&s->orders[i]);
         free(s->orders);
         for (int i = 0; i < s->nacts; i++) free(s->acts[i].pid);
         free(s->acts);
