@@ -8,7 +8,7 @@
 #   V=1               show compiler command lines
 
 CC      ?= cc
-PKGS    := rocksdb libh2o-evloop libsodium yaml-0.1 libcurl rdkafka sqlite3 openssl libpq
+PKGS    := rocksdb libh2o-evloop libsodium yaml-0.1 libcurl rdkafka sqlite3 openssl libpq zlib
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
                -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -MMD -MP
 LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm

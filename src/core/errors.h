@@ -27,7 +27,9 @@
     X(C360_EBUSY,               "overloaded",          429)    \
     X(C360_EINTERNAL,           "internal",            500)    \
     X(C360_EUNAVAIL,            "unavailable",         503)    \
-    X(C360_ESTORE,              "store_error",         503)
+    X(C360_ESTORE,              "store_error",         503)    \
+    X(C360_EBODY,               "invalid_body",        400)    \
+    X(C360_EENCODING,           "unsupported_encoding", 415)
 
 #define C360__ENUM(e, n, s) e##_,
 enum c360__err_index { C360_ERRORS(C360__ENUM) C360__NERR };

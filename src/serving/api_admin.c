@@ -136,9 +136,9 @@ static int api_rebuild(c360_call *c)
 }
 
 const c360_route c360_routes_admin[] = {
-    {"POST", "/v1/admin/rebuild", 0, C360_ROLE_ADMIN, api_rebuild, C360_ROUTE_other, 0},
-    {"GET", "/v1/admin/rebuild", 0, C360_ROLE_ADMIN, api_rebuild, C360_ROUTE_other, 0},
-    {"POST", "/v1/admin/backup", 0, C360_ROLE_ADMIN, api_backup, C360_ROUTE_other, 0},
-    {"POST", "/v1/admin/retention", 0, C360_ROLES_SUBJECT, api_retention, C360_ROUTE_other, 0},
+    {"POST", "/v1/admin/rebuild", 0, C360_ROLE_ADMIN, api_rebuild, C360_ROUTE_other, 0, 0},
+    {"GET", "/v1/admin/rebuild", 0, C360_ROLE_ADMIN, api_rebuild, C360_ROUTE_other, 0, 0},
+    {"POST", "/v1/admin/backup", 0, C360_ROLE_ADMIN, api_backup, C360_ROUTE_other, 0, 0},
+    {"POST", "/v1/admin/retention", 0, C360_ROLES_SUBJECT, api_retention, C360_ROUTE_other, 0, 0},
     {0},
 };

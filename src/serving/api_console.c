@@ -432,11 +432,11 @@ notfound:
 
 #define ANY_KEY (C360_ROLE_INGEST | C360_ROLES_READ)
 const c360_route c360_routes_console[] = {
-    {"GET", "/", 0, 0, api_index, C360_ROUTE_other, 0},
-    {"GET", "/console/", 1, 0, api_asset, C360_ROUTE_other, 0},
-    {"GET", "/v1/whoami", 0, ANY_KEY, api_whoami, C360_ROUTE_other, 0},
-    {"GET", "/v1/search", 0, C360_ROLES_READ, c360_api_search, C360_ROUTE_other, 0},
-    {"GET", "/v1/overview", 0, C360_ROLES_READ, api_overview, C360_ROUTE_other, 0},
-    {"POST", "/v1/profiles/", 1, C360_ROLE_AGENT | C360_ROLE_FRAUD | C360_ROLE_ADMIN, api_profile_action, C360_ROUTE_profile, 0},
+    {"GET", "/", 0, 0, api_index, C360_ROUTE_other, 0, 0},
+    {"GET", "/console/", 1, 0, api_asset, C360_ROUTE_other, 0, 0},
+    {"GET", "/v1/whoami", 0, ANY_KEY, api_whoami, C360_ROUTE_other, 0, 0},
+    {"GET", "/v1/search", 0, C360_ROLES_READ, c360_api_search, C360_ROUTE_other, 0, 0},
+    {"GET", "/v1/overview", 0, C360_ROLES_READ, api_overview, C360_ROUTE_other, 0, 0},
+    {"POST", "/v1/profiles/", 1, C360_ROLE_AGENT | C360_ROLE_FRAUD | C360_ROLE_ADMIN, api_profile_action, C360_ROUTE_profile, 0, 0},
     {0},
 };

@@ -240,9 +240,9 @@ static int api_features_metrics(c360_call *c)
 }
 
 const c360_route c360_routes_features[] = {
-    {"GET", "/v1/segments", 0, C360_ROLES_READ, api_segments_list, C360_ROUTE_other, 0},
-    {"POST", "/v1/segments", 0, C360_ROLE_ADMIN | C360_ROLE_MARKETING, api_segments_post, C360_ROUTE_other, 0},
-    {"GET", "/v1/segments/", 1, C360_ROLES_READ, api_segment_members, C360_ROUTE_other, 0},
-    {"GET", "/v1/features/metrics", 0, C360_ROLE_ADMIN, api_features_metrics, C360_ROUTE_other, 0},
+    {"GET", "/v1/segments", 0, C360_ROLES_READ, api_segments_list, C360_ROUTE_other, 0, 0},
+    {"POST", "/v1/segments", 0, C360_ROLE_ADMIN | C360_ROLE_MARKETING, api_segments_post, C360_ROUTE_other, 0, 0},
+    {"GET", "/v1/segments/", 1, C360_ROLES_READ, api_segment_members, C360_ROUTE_other, 0, 0},
+    {"GET", "/v1/features/metrics", 0, C360_ROLE_ADMIN, api_features_metrics, C360_ROUTE_other, 0, 0},
     {0},
 };

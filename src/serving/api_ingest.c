@@ -8,6 +8,7 @@
 #include "serving/http_int.h"
 #include "core/errors.h"
 #include "identity/resolve.h"
+#include "serving/body.h"
 #include "serving/worker.h"
 #include "util/clock.h"
 #include "util/json.h"
@@ -142,6 +143,8 @@ int c360_call_submit_customer_event(c360_call *c, uint64_t pid, const char *name
 /* one tracking request between the loop, the worker and the engine */
 typedef struct {
     int arg;               /* event type, or -1 for a batch */
+    int coding;            /* C360_CODING_* of body: the worker decodes it */
+    size_t limit;          /* the largest decoded body */
     int64_t now;           /* when the loop received it */
     char *body;            /* a copy (the request may go away meanwhile); freed on the loop with the rest */
     size_t len;
@@ -190,8 +193,25 @@ static void ingest_parse(void *arg)
     c360_server *srv = cr->call.srv;
     c360_event *evs = NULL;
     int n = 0, rc;
+    /* a compressed body is decoded into this thread's memory and freed here (events copy what they keep) */
+    strbuf dec = STRBUF_INIT;
+    const char *body = x->body;
+    size_t len = x->len;
+    if (x->coding) {
+        rc = c360_body_decode(x->coding, x->body, x->len, x->limit, &dec, x->err, sizeof x->err);
+        if (rc) {
+            if (rc > 0) snprintf(x->err, sizeof x->err, "the body decompresses to more than %zu bytes (%zu KB), the limit", x->limit,
+                                 x->limit / 1024);
+            x->rc = rc < 0 ? C360_EBODY : x->arg < 0 ? C360_EBATCHBIG : C360_ETOOBIG;
+            sb_release(&dec);
+            h2o_multithread_send_message(&cr->call.t->done_rx, &cr->msg);
+            return;
+        }
+        body = dec.buf;
+        len = dec.len;
+    }
     if (x->arg < 0) {
-        rc = c360_segment_parse_batch(&srv->seg, x->body, x->len, x->now, &evs, &n, &x->batch_errors, x->err, sizeof x->err);
+        rc = c360_segment_parse_batch(&srv->seg, body, len, x->now, &evs, &n, &x->batch_errors, x->err, sizeof x->err);
         if (rc == C360_EBATCH) c360_metrics_reject(srv->d.metrics, rc, 1);
         /* freed here unless the loop must send it: a chunk of this thread's that a loop frees goes
          * into the loop's cache of free chunks, is handed out again to the loop's own strings, and
@@ -199,7 +219,7 @@ static void ingest_parse(void *arg)
         else sb_release(&x->batch_errors);
     } else {
         evs = xcalloc(1, sizeof *evs);
-        rc = c360_segment_parse_one(&srv->seg, x->arg, x->body, x->len, x->now, evs, x->err, sizeof x->err);
+        rc = c360_segment_parse_one(&srv->seg, x->arg, body, len, x->now, evs, x->err, sizeof x->err);
         if (rc) {
             free(evs);
             evs = NULL;
@@ -207,6 +227,7 @@ static void ingest_parse(void *arg)
             n = 1;
         }
     }
+    sb_release(&dec);
     /* x->body is the loop's allocation: the loop frees it with x (ingest_ctx_free), since a free
      * here would take the loop's malloc arena lock from a low-priority thread (see on_job_done) */
     x->rc = rc;
@@ -234,6 +255,8 @@ static int api_ingest(c360_call *c)
     }
     ingest_ctx *x = xcalloc(1, sizeof *x);
     x->arg = c->arg;
+    x->coding = c->coding;
+    x->limit = c360_call_body_limit(c);
     x->now = c360_now_ms();
     x->len = req->entity.len;
     x->body = xmalloc(x->len + 1);
@@ -258,7 +281,8 @@ static int api_ingest(c360_call *c)
     return 0;
 }
 
-#define INGEST(p, t) {"POST", p, 0, C360_ROLE_INGEST | C360_ROLE_ADMIN, api_ingest, C360_ROUTE_ingest, t}
+/* own_body: a compressed body is decoded on the worker with the parsing, off the loop */
+#define INGEST(p, t) {"POST", p, 0, C360_ROLE_INGEST | C360_ROLE_ADMIN, api_ingest, C360_ROUTE_ingest, t, 1}
 const c360_route c360_routes_ingest[] = {
     INGEST("/v1/identify", C360_EV_IDENTIFY),
     INGEST("/v1/track", C360_EV_TRACK),

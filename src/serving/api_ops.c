@@ -37,8 +37,8 @@ static int api_metrics(c360_call *c)
 }
 
 const c360_route c360_routes_ops[] = {
-    {"GET", "/healthz", 0, 0, api_health, C360_ROUTE_health, 0},
-    {"GET", "/readyz", 0, 0, api_ready, C360_ROUTE_health, 0},
-    {"GET", "/metrics", 0, C360_ROLE_ADMIN, api_metrics, C360_ROUTE_metrics, 0},
+    {"GET", "/healthz", 0, 0, api_health, C360_ROUTE_health, 0, 0},
+    {"GET", "/readyz", 0, 0, api_ready, C360_ROUTE_health, 0, 0},
+    {"GET", "/metrics", 0, C360_ROLE_ADMIN, api_metrics, C360_ROUTE_metrics, 0, 0},
     {0},
 };

@@ -383,13 +383,13 @@ done:
 }
 
 const c360_route c360_routes_privacy[] = {
-    {"POST", "/v1/privacy/erase", 0, C360_ROLES_SUBJECT, api_erase, C360_ROUTE_other, 0},
-    {"GET", "/v1/privacy/export/", 1, C360_ROLES_SUBJECT, api_export, C360_ROUTE_other, 0},
-    {"GET", "/v1/audit", 0, C360_ROLES_SUBJECT, api_audit, C360_ROUTE_other, 0},
-    {"GET", "/v1/audit/verify", 0, C360_ROLES_SUBJECT, api_audit_verify, C360_ROUTE_other, 0},
-    {"POST", "/v1/keys", 0, C360_ROLE_ADMIN, api_keys_create, C360_ROUTE_other, 0},
-    {"GET", "/v1/keys", 0, C360_ROLE_ADMIN, api_keys_list, C360_ROUTE_other, 0},
-    {"DELETE", "/v1/keys/", 1, C360_ROLE_ADMIN, api_keys_revoke, C360_ROUTE_other, 0},
-    {"PUT", "/v1/profiles/", 1, C360_ROLE_AGENT | C360_ROLES_SUBJECT, api_consent_put, C360_ROUTE_profile, 0},
+    {"POST", "/v1/privacy/erase", 0, C360_ROLES_SUBJECT, api_erase, C360_ROUTE_other, 0, 0},
+    {"GET", "/v1/privacy/export/", 1, C360_ROLES_SUBJECT, api_export, C360_ROUTE_other, 0, 0},
+    {"GET", "/v1/audit", 0, C360_ROLES_SUBJECT, api_audit, C360_ROUTE_other, 0, 0},
+    {"GET", "/v1/audit/verify", 0, C360_ROLES_SUBJECT, api_audit_verify, C360_ROUTE_other, 0, 0},
+    {"POST", "/v1/keys", 0, C360_ROLE_ADMIN, api_keys_create, C360_ROUTE_other, 0, 0},
+    {"GET", "/v1/keys", 0, C360_ROLE_ADMIN, api_keys_list, C360_ROUTE_other, 0, 0},
+    {"DELETE", "/v1/keys/", 1, C360_ROLE_ADMIN, api_keys_revoke, C360_ROUTE_other, 0, 0},
+    {"PUT", "/v1/profiles/", 1, C360_ROLE_AGENT | C360_ROLES_SUBJECT, api_consent_put, C360_ROUTE_profile, 0, 0},
     {0},
 };

@@ -141,6 +141,6 @@ done:
 }
 
 const c360_route c360_routes_profile[] = {
-    {"GET", "/v1/profiles/", 1, C360_ROLES_READ, api_profile, C360_ROUTE_profile, 0},
+    {"GET", "/v1/profiles/", 1, C360_ROLES_READ, api_profile, C360_ROUTE_profile, 0, 0},
     {0},
 };

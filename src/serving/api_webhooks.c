@@ -459,6 +459,6 @@ static int api_webhook(c360_call *c)
 }
 
 const c360_route c360_routes_webhooks[] = {
-    {"POST", "/v1/webhooks/", 1, 0, api_webhook, C360_ROUTE_ingest, 0},
+    {"POST", "/v1/webhooks/", 1, 0, api_webhook, C360_ROUTE_ingest, 0, 0},
     {0},
 };

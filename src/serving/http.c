@@ -1,6 +1,7 @@
 /* http.c -- server core: event-loop threads, the route table, authentication, responses.
  * See http.h for the threading model. */
 #include "serving/http_int.h"
+#include "serving/body.h"
 #include "serving/worker.h"
 #include "core/errors.h"
 #include "identity/resolve.h"
@@ -201,6 +202,61 @@ static int authenticate(c360_call *c, int *presented)
     return role;
 }
 
+/* ---- request bodies ---- */
+
+/* The largest decoded body a route takes: a tracking call's own limit (so that the error is
+ * the one an uncompressed body of that size gets), else h2o's entity limit. */
+size_t c360_call_body_limit(const c360_call *c)
+{
+    const c360_config *cfg = c->srv->d.cfg;
+    if (c->route == C360_ROUTE_ingest) return (size_t)(c->arg < 0 ? cfg->max_batch_bytes : cfg->max_event_bytes);
+    return c->srv->h2o_config.max_request_entity_size;
+}
+
+static void body_dispose(void *p)
+{
+    sb_release(p);
+}
+
+/* Decodes a compressed body into req->entity (memory of the request's pool); answers the error
+ * itself and returns -1. */
+static int decode_body(c360_call *c, int coding)
+{
+    h2o_req_t *req = c->req;
+    size_t limit = c360_call_body_limit(c);
+    strbuf *sb = h2o_mem_alloc_shared(&req->pool, sizeof *sb, body_dispose);
+    sb_init(sb);
+    char err[160];
+    int rc = c360_body_decode(coding, req->entity.base, req->entity.len, limit, sb, err, sizeof err);
+    if (rc) {
+        if (rc < 0) c360_respond_error(c, C360_EBODY, "%s", err);
+        else c360_respond_error(c, c->route != C360_ROUTE_ingest ? C360_EBODY : c->arg < 0 ? C360_EBATCHBIG : C360_ETOOBIG,
+                                "the body decompresses to more than %zu bytes (%zu KB), the limit", limit, limit / 1024);
+        return -1;
+    }
+    req->entity = h2o_iovec_init(sb->buf, sb->len);
+    return 0;
+}
+
+/* The Content-Encoding of the body (*coding, C360_CODING_IDENTITY for none or an empty body);
+ * answers 415 itself for a coding c360 does not decode and returns -1. */
+static int body_coding(c360_call *c, int *coding)
+{
+    h2o_req_t *req = c->req;
+    *coding = C360_CODING_IDENTITY;
+    ssize_t hi = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_ENCODING, -1);
+    if (hi < 0) return 0;
+    h2o_iovec_t v = req->headers.entries[hi].value;
+    int cd = c360_body_coding(v.base, v.len);
+    if (cd < 0) {
+        c360_respond_error(c, C360_EENCODING, "Content-Encoding '%.*s' is not supported; send the body as it is, gzip or deflate",
+                           (int)(v.len > 100 ? 100 : v.len), v.base);
+        return -1;
+    }
+    if (req->entity.len) *coding = cd;
+    return 0;
+}
+
 /* ---- dispatch ---- */
 
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
@@ -240,6 +296,19 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     }
     c.route = r->route;
     c.arg = r->arg;
+    int coding;
+    if (body_coding(&c, &coding)) return 0;
+    if (coding) {
+        int has_key = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1) >= 0;
+        if (r->own_body && has_key) {
+            c.coding = coding;   /* decoded by the handler, once the key is checked */
+            coding = C360_CODING_IDENTITY;
+        } else if (!r->roles || (c.route == C360_ROUTE_ingest && !has_key)) {
+            /* no key, or one in the body (Segment's writeKey): decoded before it is looked for */
+            if (decode_body(&c, coding)) return 0;
+            coding = C360_CODING_IDENTITY;
+        }
+    }
     if (r->roles) {
         int presented;
         c.role = authenticate(&c, &presented);
@@ -260,6 +329,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
             return 0;
         }
     }
+    if (coding && decode_body(&c, coding)) return 0;   /* every other body once the caller is known */
     r->fn(&c);
     return 0;
 }

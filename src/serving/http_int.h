@@ -63,6 +63,9 @@ typedef struct c360_call {
     const char *query;         /* raw query string without '?', or NULL */
     size_t querylen;
     int arg;                   /* route argument (event type for ingest) */
+    int coding;                /* C360_CODING_* of a body the handler decodes itself (a route with
+                                  own_body, called with a key in a header); otherwise on_req has
+                                  already decoded req->entity and this is 0 */
 } c360_call;
 
 void c360_respond(c360_call *c, int status, const char *content_type, const char *body, size_t len);
@@ -71,6 +74,8 @@ void c360_respond_error(c360_call *c, int code, const char *fmt, ...) __attribut
 /* Resolves TYPE:VALUE (any identifier type, or id:c-... following merges) to a pid; answers the
  * error itself (400 malformed, 404 unknown, 503 store) and returns -1. */
 int c360_call_find_pid(c360_call *c, const char *ident, size_t n, uint64_t *pid);
+/* The largest body (decoded) the call's route takes. */
+size_t c360_call_body_limit(const c360_call *c);
 /* Records an audit entry for this call (action, subject pid or 0, extra detail JSON or NULL). */
 void c360_audit_call(c360_call *c, const char *action, uint64_t subject_pid, const char *detail, int durable);
 
@@ -83,6 +88,7 @@ typedef struct c360_route {
     int (*fn)(c360_call *c);
     int route;                         /* metrics label (C360_ROUTE_*) */
     int arg;
+    int own_body;                      /* the handler decodes a compressed body itself (c360_call.coding) */
 } c360_route;
 
 extern const c360_route c360_routes_ingest[];

@@ -1,5 +1,5 @@
 // Webhooks (POST /v1/webhooks/{source}, docs/SOURCES.md): HMAC-SHA256 signatures over the raw
-// body, the built-in Zendesk-style ticket mapping and Mailchimp-style form-encoded list events
+// body (after a Content-Encoding such as gzip is undone), the built-in Zendesk-style ticket mapping and Mailchimp-style form-encoded list events
 // (unsubscribe/cleaned reach the profile's consents), a configured source with its own mapping,
 // header and base64 signature, and the refusals: 401 for a missing, wrong or stale signature,
 // 404 for an unknown source, 400 for malformed bodies.
@@ -8,6 +8,7 @@ import { createHmac } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { after } from 'node:test';
 import { useServer, assertCleanExit } from './lib/server.mjs';
 import { assertError, getAllEvents, getProfile, uid } from './lib/api.mjs';
@@ -176,6 +177,19 @@ test('malformed bodies with a valid signature: 400; unknown source: 404', async 
   assertError(await post(srv, 'mailchimp', badForm, { secret: MAILCHIMP_SECRET, contentType: 'application/x-www-form-urlencoded' }), 400, 'invalid_event', 'bad form escape');
   assertError(await post(srv, 'nosuch', '{}', { secret: ZENDESK_SECRET }), 404, 'not_found', 'unknown source');
   assertError(await srv.request('GET', '/v1/webhooks/zendesk'), 405, 'method_not_allowed', 'GET');
+});
+
+test('a gzipped webhook: signed over the decoded body it is stored; signed over the compressed bytes, 401', async (srv) => {
+  const email = `${uid('gz')}@example.com`;
+  const body = JSON.stringify({ id: uid('evt-'), type: 'ticket.created', time: '2026-10-02T08:00:00Z',
+    ticket: { id: 4712, subject: 'Zipped', status: 'open', requester: { email } } });
+  const gz = zlib.gzipSync(body);
+  const send = (signature) => srv.request('POST', '/v1/webhooks/zendesk', {
+    body: gz, headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', 'X-C360-Signature': signature } });
+  assertError(await send('sha256=' + sign(ZENDESK_SECRET, gz)), 401, 'unauthorized', 'signature over the compressed bytes');
+  ok(await send('sha256=' + sign(ZENDESK_SECRET, body)), 1, 'signature over the decoded body');
+  const p = await getProfile(srv, 'email', email);
+  assert.equal(p.counts?.total, 1, JSON.stringify(p.counts));
 });
 
 test('graceful stop is clean', async (srv) => {

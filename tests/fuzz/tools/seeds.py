@@ -117,6 +117,20 @@ for i, (name, q) in enumerate([
     put("fuzz_url", "q-%02d.bin" % i, bytes([len(name)]) + name.encode() + q.encode())
 put("fuzz_url", "path.bin", b"\x00email:ann%40example.com/events")
 
+# ---- compressed bodies: byte 0 = coding (0 identity, 1 gzip, 2 deflate), byte 1 = limit ----
+import gzip
+import zlib
+BODY = json.dumps({"batch": [EVENTS["identify"], EVENTS["track"]]}).encode()
+put("fuzz_body", "gzip.bin", b"\x01\xff" + gzip.compress(BODY, mtime=0))
+put("fuzz_body", "gzip-small-limit.bin", b"\x01\x05" + gzip.compress(BODY, mtime=0))
+put("fuzz_body", "gzip-members.bin", b"\x01\xff" + gzip.compress(BODY[:40], mtime=0) + gzip.compress(BODY[40:], mtime=0))
+put("fuzz_body", "zlib.bin", b"\x02\xff" + zlib.compress(BODY))
+_raw = zlib.compressobj(wbits=-15)
+put("fuzz_body", "raw-deflate.bin", b"\x02\xfe" + _raw.compress(BODY) + _raw.flush())
+put("fuzz_body", "zeros-bomb.bin", b"\x01\x10" + gzip.compress(bytes(1 << 20), mtime=0))
+put("fuzz_body", "identity.bin", b"\x00\x03" + BODY[:100])
+put("fuzz_body", "header.bin", b"identity, x-gzip")
+
 # ---- ISO-8601 times ----
 for i, t in enumerate([
     "2026-10-01T08:15:03.120Z", "2026-10-01T08:15:03+02:00", "2026-10-01 08:15:03", "2026-10-01", "2026-10-01T08:15",
