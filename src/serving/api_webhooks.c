@@ -1,10 +1,10 @@
 /* api_webhooks.c -- POST /v1/webhooks/{source}: events pushed by other systems (help desks,
  * email marketing), verified and mapped into Segment events.
  *
- * Owns: the `sources: webhooks:` section of the config file, signature verification, decoding of
- * JSON and form-encoded bodies into records, and the built-in mappings for Zendesk-style ticket
- * events and Mailchimp-style list events. Everything after that is shared: records go through
- * sources/mapping.c, the mapped events through c360_segment_parse_one and the writer like any
+ * Owns: the `sources: webhooks:` section of the config file and signature verification. Turning
+ * the JSON or form-encoded body into a record, and the built-in mappings for Zendesk-style ticket
+ * events and Mailchimp-style list events, are sources/webhook_body.c (pure, fuzzed). Everything
+ * after that is shared: records go through sources/mapping.c, the mapped events through c360_segment_parse_one and the writer like any
  * HTTP ingest (c360_call_submit: answered only once durable).
  *
  * Auth is the signature, not an API key (the route has roles 0): HMAC-SHA256 over the raw body
@@ -15,8 +15,8 @@
  * this module), and a broken section answers 500 with the reason, and logs it. */
 #include "serving/http_int.h"
 #include "core/errors.h"
-#include "serving/url.h"
 #include "sources/mapping.h"
+#include "sources/webhook_body.h"
 #include "util/clock.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -50,77 +50,6 @@ static struct {
     wh_source *src;
     int n;
 } W = {.mu = PTHREAD_MUTEX_INITIALIZER};
-
-/* Built-in mappings (docs/SOURCES.md shows the bodies they expect). Form-encoded bodies become a
- * flat object keyed by the field names, so Mailchimp's data[email] is the path `data[email]`. */
-static const char builtin_yaml[] =
-    "mappings:\n"
-    "  zendesk:\n"
-    "    event:\n"
-    "      field: type\n"
-    "      values:\n"
-    "        ticket.created: Ticket Created\n"
-    "        ticket.updated: Ticket Updated\n"
-    "        ticket.solved: Ticket Solved\n"
-    "        zen:event-type:ticket.created: Ticket Created\n"
-    "        zen:event-type:ticket.updated: Ticket Updated\n"
-    "        zen:event-type:ticket.solved: Ticket Solved\n"
-    "    identifiers: {email: ticket.requester.email, zendesk_user_id: ticket.requester.id}\n"
-    "    time: {field: time, required: false}\n"
-    "    message_id: {field: id, prefix: 'zendesk-'}\n"
-    "    properties:\n"
-    "      ticket_id: {field: ticket.id, as: string}\n"
-    "      subject: ticket.subject\n"
-    "      status: ticket.status\n"
-    "      priority: ticket.priority\n"
-    "    constants:\n"
-    "      context.integration.name: zendesk\n"
-    "  mailchimp:\n"
-    "    filters:\n"
-    "      - {field: type, in: [subscribe, unsubscribe, profile, cleaned, campaign, open, click]}\n"
-    "    event:\n"
-    "      field: type\n"
-    "      values:\n"
-    "        subscribe: Email Subscribed\n"
-    "        unsubscribe: Email Unsubscribed\n"
-    "        profile: Email Profile Updated\n"
-    "        cleaned: Email Address Cleaned\n"
-    "        campaign: Email Campaign Sent\n"
-    "        open: Email Opened\n"
-    "        click: Email Link Clicked\n"
-    "    identifiers: {email: 'data[email]'}\n"
-    "    time: {field: fired_at, format: '%Y-%m-%d %H:%M:%S', required: false}\n"
-    "    properties:\n"
-    "      list_id: 'data[list_id]'\n"
-    "      campaign_id: 'data[campaign_id]'\n"
-    "      reason: 'data[reason]'\n"
-    "      action: 'data[action]'\n"
-    "      url: 'data[url]'\n"
-    "      subject: 'data[subject]'\n"
-    "      first_name: 'data[merges][FNAME]'\n"
-    "      last_name: 'data[merges][LNAME]'\n"
-    "    constants:\n"
-    "      context.integration.name: mailchimp\n"
-    "  mailchimp_consent_revoked:\n"
-    "    filters:\n"
-    "      - {field: type, in: [unsubscribe, cleaned]}\n"
-    "    event: Consent Updated\n"
-    "    identifiers: {email: 'data[email]'}\n"
-    "    time: {field: fired_at, format: '%Y-%m-%d %H:%M:%S', required: false}\n"
-    "    constants:\n"
-    "      properties.channel: email\n"
-    "      properties.granted: false\n"
-    "      properties.source: mailchimp\n"
-    "  mailchimp_consent_granted:\n"
-    "    filters:\n"
-    "      - {field: type, equals: subscribe}\n"
-    "    event: Consent Updated\n"
-    "    identifiers: {email: 'data[email]'}\n"
-    "    time: {field: fired_at, format: '%Y-%m-%d %H:%M:%S', required: false}\n"
-    "    constants:\n"
-    "      properties.channel: email\n"
-    "      properties.granted: true\n"
-    "      properties.source: mailchimp\n";
 
 static const c360_mapping *find_map(const char *name)
 {
@@ -223,7 +152,7 @@ static int read_source(yaml_document_t *d, const char *name, yaml_node_t *n, wh_
 
 static int load_config(const char *path, char *err, size_t errlen)
 {
-    if (c360_mappings_load_string(builtin_yaml, sizeof builtin_yaml - 1, &W.builtin, err, errlen)) return -1;
+    if (c360_mappings_load_string(c360_webhook_builtin_mappings, strlen(c360_webhook_builtin_mappings), &W.builtin, err, errlen)) return -1;
     if (c360_mappings_load(path, &W.user, err, errlen)) return -1;
     if (!path) return 0;
     FILE *f = fopen(path, "rb");
@@ -307,42 +236,6 @@ static int signature_ok(const wh_source *s, h2o_req_t *req)
     return sodium_memcmp(got, want, sizeof want) == 0;
 }
 
-/* a=b&c[d]=e -> {"a":"b","c[d]":"e"}; -1 on a bad escape */
-static int form_to_json(const char *s, size_t n, strbuf *out)
-{
-    sb_addc(out, '{');
-    int first = 1;
-    size_t i = 0;
-    strbuf k = STRBUF_INIT, v = STRBUF_INIT;
-    int rc = 0;
-    while (i < n) {
-        size_t e = i;
-        while (e < n && s[e] != '&') e++;
-        if (e > i) {
-            const char *eq = memchr(s + i, '=', e - i);
-            size_t kl = eq ? (size_t)(eq - (s + i)) : e - i;
-            sb_reset(&k);
-            sb_reset(&v);
-            if (c360_url_decode(s + i, kl, 1, &k) || (eq && c360_url_decode(eq + 1, (size_t)(s + e - eq - 1), 1, &v)) || !k.len) {
-                rc = -1;
-                break;
-            }
-            size_t bad;
-            if (!c360_utf8_valid(k.buf, k.len, &bad) || !c360_utf8_valid(v.buf, v.len, &bad)) { rc = -1; break; }
-            if (!first) sb_addc(out, ',');
-            first = 0;
-            c360_json_put_str(out, k.buf, k.len);
-            sb_addc(out, ':');
-            c360_json_put_str(out, v.buf, v.len);
-        }
-        i = e + 1;
-    }
-    sb_addc(out, '}');
-    sb_release(&k);
-    sb_release(&v);
-    return rc;
-}
-
 static void webhook_reply(c360_call *c, c360_job *job, void *udata)
 {
     if (job->status == 0) {
@@ -387,32 +280,11 @@ static int api_webhook(c360_call *c)
     }
     strbuf rec = STRBUF_INIT;
     char err[512];
-    if (!req->entity.len) {
-        c360_respond_error(c, C360_EJSON, "the body is empty");
+    int rc = c360_webhook_record(form, req->entity.base, req->entity.len, &rec, err, sizeof err);
+    if (rc) {
+        sb_release(&rec);
+        c360_respond_error(c, rc, "%s", err);
         return 0;
-    }
-    if (form) {
-        if (form_to_json(req->entity.base, req->entity.len, &rec)) {
-            sb_release(&rec);
-            c360_respond_error(c, C360_EEVENT, "the body is not valid form data (application/x-www-form-urlencoded, UTF-8)");
-            return 0;
-        }
-    } else {
-        size_t bad;
-        if (!c360_utf8_valid(req->entity.base, req->entity.len, &bad)) {
-            c360_respond_error(c, C360_EUTF8, "body is not valid UTF-8 (byte %zu)", bad);
-            return 0;
-        }
-        c360_json j;
-        c360_json_init(&j);
-        int jr = c360_json_parse(&j, req->entity.base, req->entity.len, err, sizeof err);
-        int obj = jr == 0 && j.tok[0].type == CJ_OBJECT;
-        c360_json_release(&j);
-        if (!obj) {
-            c360_respond_error(c, C360_EJSON, "%s", jr ? err : "body must be a JSON object");
-            return 0;
-        }
-        sb_add(&rec, req->entity.base, req->entity.len);
     }
     /* replays of the same delivery deduplicate: the fallback message id hashes the body */
     unsigned char h[16];
@@ -420,7 +292,7 @@ static int api_webhook(c360_call *c)
     char hex[33];
     sodium_bin2hex(hex, sizeof hex, h, sizeof h);
     c360_event *evs = xcalloc(MAX_MAPS, sizeof *evs);
-    int n = 0, rc = 0;
+    int n = 0;
     int64_t now = c360_now_ms();
     strbuf out = STRBUF_INIT;
     for (int i = 0; i < s->nmaps && rc == 0; i++) {
