@@ -322,6 +322,7 @@ int c360_cdc_debezium(c360_cdc_table table, const c360_mapping *m, c360_cdc_dele
                       size_t len, const char *fallback_message_id, strbuf *out, char *err, size_t errlen)
 {
     if (!msg || len == 0) return C360_CDC_SKIP; /* the tombstone that follows a delete */
+    size_t start = out->len;   /* a refusal appends nothing */
     c360_json j;
     c360_json_init(&j);
     int rc = -1;
@@ -347,7 +348,7 @@ int c360_cdc_debezium(c360_cdc_table table, const c360_mapping *m, c360_cdc_dele
     double d;
     int src = c360_json_get(&j, env, "source"), tts = c360_json_get(&j, src, "ts_ms");
     if (tts < 0) tts = c360_json_get(&j, env, "ts_ms");
-    if (tts >= 0 && c360_json_num(&j, tts, &d) == 0) ts = (int64_t)d;
+    if (tts >= 0 && c360_json_num(&j, tts, &d) == 0 && d > -9.2e18 && d < 9.2e18) ts = (int64_t)d;
     int row = c360_json_get(&j, env, o == 'd' ? "before" : "after");
     if (row < 0 || j.tok[row].type != CJ_OBJECT) {
         if (o == 'd' && table == C360_CDC_ORDERS) { rc = C360_CDC_SKIP; goto done; }
@@ -394,5 +395,6 @@ int c360_cdc_debezium(c360_cdc_table table, const c360_mapping *m, c360_cdc_dele
     sb_release(&rowtxt);
 done:
     c360_json_release(&j);
+    if (rc < 0) sb_truncate(out, start);
     return rc;
 }

@@ -226,7 +226,7 @@ static void scalar_json(yaml_node_t *n, strbuf *out)
 
 static int read_sspec(ld *L, yaml_node_t *n, sspec *s, const char *what)
 {
-    if (is_scalar(n)) { s->constant = xstrdup(sval(n)); return 0; }
+    if (is_scalar(n)) { free(s->constant); s->constant = xstrdup(sval(n)); return 0; }
     if (!n || n->type != YAML_MAPPING_NODE) return lerr(L, n, "'%s' must be a string or a mapping {field, values, default}", what);
     FOR_PAIRS(L->doc, n, k, v) {
         if (!is_scalar(k)) return lerr(L, k, "bad key in '%s'", what);
@@ -377,7 +377,7 @@ static int read_mapping(ld *L, const char *name, yaml_node_t *n, c360_mapping *m
             else if (!strcmp(fmt, "iso8601")) m->tfmt = T_ISO;
             else if (!strcmp(fmt, "epoch_s") || !strcmp(fmt, "epoch")) m->tfmt = T_EPOCH_S;
             else if (!strcmp(fmt, "epoch_ms")) m->tfmt = T_EPOCH_MS;
-            else if (strchr(fmt, '%')) { m->tfmt = T_PATTERN; m->tpattern = xstrdup(fmt); }
+            else if (strchr(fmt, '%')) { m->tfmt = T_PATTERN; free(m->tpattern); m->tpattern = xstrdup(fmt); }
             else return lerr(L, v, "time format '%s': use auto, iso8601, epoch_s, epoch_ms or a pattern like \"%%Y-%%m-%%d %%H:%%M:%%S\"", fmt);
         } else if (!strcmp(key, "message_id")) {
             if (is_scalar(v)) path_set(&m->msgid, sval(v));

@@ -175,4 +175,30 @@ static __attribute__((unused)) void fuzz_check_event(const c360_segment_ctx *cx,
     c360_json_release(&j);
 }
 
+/* The output of a mapping, CDC conversion or webhook record (JSON text meant for
+ * c360_segment_parse_one): it must be one JSON object, and whatever the Segment parse accepts of
+ * it must satisfy fuzz_check_event. Returns 1 if the event was accepted. */
+static __attribute__((unused)) int fuzz_check_mapped(const char *what, const char *json, size_t n)
+{
+    c360_json j;
+    c360_json_init(&j);
+    char err[256];
+    CHECK(c360_json_parse(&j, json, n, err, sizeof err) == 0, "%s: output is not JSON (%s): %.*s", what, err, (int)n, json);
+    CHECK(j.tok[0].type == CJ_OBJECT, "%s: output is not a JSON object: %.*s", what, (int)n, json);
+    c360_json_release(&j);
+    const c360_segment_ctx *cx = fuzz_segment_ctx();
+    c360_event ev;
+    memset(&ev, 0, sizeof ev);
+    int rc = c360_segment_parse_one(cx, -1, json, n, FUZZ_RECEIVED_MS, &ev, err, sizeof err);
+    if (rc == 0) fuzz_check_event(cx, &ev, 0);
+    else CHECK(err[0], "%s: the Segment parse refused the output without a reason", what);
+    c360_event_release(&ev);
+    return rc == 0;
+}
+
+/* Appended output of a function that reports a refusal: nothing may have been appended. */
+#define FUZZ_CHECK_UNCHANGED(sb, before, what) \
+    CHECK((sb)->len == (before), "%s: %zu bytes appended to the output although it refused", what, (sb)->len - (before))
+
 #endif
+

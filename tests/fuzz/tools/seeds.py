@@ -131,6 +131,74 @@ put("fuzz_body", "zeros-bomb.bin", b"\x01\x10" + gzip.compress(bytes(1 << 20), m
 put("fuzz_body", "identity.bin", b"\x00\x03" + BODY[:100])
 put("fuzz_body", "header.bin", b"identity, x-gzip")
 
+# ---- CSV files: byte 0 = delimiter (0 ',', 1 ';', 2 tab, 3 '|') ----
+put("fuzz_csv", "orders.csv", b"\x00" + b"id,user_id,email,event,ts,amount,qty,paid,items,note,name\r\n"
+    b"1,u1,Ann@Example.com,Order Completed,2026-10-01T08:00:00Z,12.50,2,true,sku1;sku2,plain,Ann\r\n"
+    b"2,,bo@example.com,,2026-10-01 09:00:00,7,,false,sku3,\"Bo, \"\"Jr\"\"\nline two\",\"\"\r\n"
+    b"3,u3,,Refund,1790842503,-3.5,1,no,,,\r\n")
+put("fuzz_csv", "semicolon-bom.csv", b"\x01" + b"\xef\xbb\xbfuser_id;amount;items\nu9;1,5;a;b\nu9;\"2;5\";\"x;y\"\n")
+put("fuzz_csv", "tabs.tsv", b"\x02" + b"anon\tphone\tevent\na-1\t+1 (555) 010-1234\tViewed\n\t\t\n")
+put("fuzz_csv", "ragged.csv", b"\x00" + b"a,b\n1\n1,2,3\n\"unterminated,4\n")
+put("fuzz_csv", "pipe.csv", b"\x03" + b"user_id|ts|amount\nu1|1790842503120|1e3\n")
+
+# ---- mappings: byte 0 even = a record for the fixed mappings; odd = YAML, NUL, record ----
+put("fuzz_mapping", "activity.json", b"\x00" + json.dumps({"user_id": "u1", "action": "view", "product_id": "p1",
+    "event_time": "2026-10-01T08:00:00Z"}).encode())
+put("fuzz_mapping", "purchase.json", b"\x00" + json.dumps({"user_id": 42, "purchase_id": 7, "amount": "12.5",
+    "item_ids": ["a", "b"], "card_type": "visa", "event_time": 1790842503120}).encode())
+put("fuzz_mapping", "customer.json", b"\x00" + json.dumps({"op": "c", "updated": 1790842503, "customer": {"email": "a@b.co",
+    "phone": "+44 20 7946 0958", "name": "Ann", "addr": {"city": "Leeds"}, "tags": ["vip"], "test": "false"}}).encode())
+put("fuzz_mapping", "csvrow.json", b"\x00" + json.dumps({"user_id": "u2", "email": "x@y.z", "loyalty": "L1",
+    "ts": "2026-10-01 08:00:00", "amount": "3", "items": "a;b;c", "paid": "yes", "qty": ""}).encode())
+put("fuzz_mapping", "typed.json", b"\x00" + json.dumps({"kind": "p", "name": "Home", "anon": "an-1", "at": "2026-10-01"}).encode())
+put("fuzz_mapping", "yaml-and-record.bin", b"\x01" + b"""mappings:
+  m:
+    type: {field: t, values: {a: track}, default: identify}
+    event: {field: e, default: X}
+    identifiers: {user_id: {field: u, as: string}, email: contact.email}
+    time: {field: ts, format: '%d/%m/%Y %H:%M'}
+    message_id: {field: id, prefix: 'p-'}
+    properties:
+      total: {field: n, as: number}
+      list: {field: s, split: ',', each: sku}
+    constants: {context.source: fuzz, properties.flag: true}
+    filters:
+      - {field: t, exists: true}
+      - {not: {field: t, in: [z]}}
+""" + b"\x00" + json.dumps({"t": "a", "e": "Bought", "u": 5, "contact": {"email": "q@r.st"}, "ts": "01/10/2026 08:00",
+    "id": 9, "n": "1.5", "s": "a,b"}).encode())
+put("fuzz_mapping", "yaml-bad.bin", b"\x01mappings:\n  m:\n    time: {format: nonsense}\n    identifiers: []\n")
+
+# ---- Debezium: byte 0 = bit 0 orders, bit 1 erase on delete, bit 2 a mapping ----
+def change(table, op, before=None, after=None, ts=1790842503000):
+    return {"before": before, "after": after, "op": op, "ts_ms": ts + 40,
+            "source": {"version": "2.1.4.Final", "connector": "postgresql", "name": "shop", "ts_ms": ts,
+                       "db": "shop", "schema": "public", "table": table, "lsn": 12345}}
+CUST = {"id": 101, "email": "ada@example.com", "plan": "free", "name": "Ada", "phone": "+1 555 010 1234"}
+ORDER = {"id": 9001, "customer_id": 101, "total": 30.5, "status": "paid",
+         "line_items": json.dumps([{"product_id": "sku-mug", "price": 10.25, "quantity": 2}])}
+put("fuzz_cdc", "customer-c.json", b"\x00" + json.dumps(change("customers", "c", after=CUST)).encode())
+put("fuzz_cdc", "customer-u.json", b"\x00" + json.dumps(change("customers", "u", before=CUST, after=dict(CUST, plan="gold"))).encode())
+put("fuzz_cdc", "customer-d-erase.json", b"\x02" + json.dumps(change("customers", "d", before=CUST)).encode())
+put("fuzz_cdc", "customer-d-clear.json", b"\x00" + json.dumps(change("customers", "d", before=CUST)).encode())
+put("fuzz_cdc", "order-c.json", b"\x01" + json.dumps(change("orders", "c", after=ORDER)).encode())
+put("fuzz_cdc", "order-schema-decimal.json", b"\x01" + json.dumps({"schema": {"type": "struct", "fields": [
+    {"type": "struct", "field": "after", "fields": [{"type": "int32", "field": "id"},
+     {"type": "bytes", "name": "org.apache.kafka.connect.data.Decimal", "parameters": {"scale": "2"}, "field": "total"}]}]},
+    "payload": change("orders", "r", after={"id": 9002, "customer_id": 101, "total": "B9A=", "status": "paid"})}).encode())
+put("fuzz_cdc", "mapped-row.json", b"\x04" + json.dumps(change("customers", "c", after={"id": 7, "email_address": "m@n.op",
+    "full_name": "Mo", "tier": "gold", "updated_at": 1790842503000})).encode())
+put("fuzz_cdc", "tombstone.json", b"\x00")
+
+# ---- webhooks: byte 0 bit 0 = form-encoded ----
+put("fuzz_webhook", "zendesk.json", b"\x00" + json.dumps({"id": "evt-1", "type": "ticket.created", "time": "2026-10-01T08:00:00Z",
+    "ticket": {"id": 4711, "subject": "Parcel never arrived", "status": "open", "priority": "high",
+               "requester": {"email": "ann@example.com", "id": 99}}}).encode())
+put("fuzz_webhook", "mailchimp-unsub.form", b"\x01" + b"type=unsubscribe&fired_at=2026-10-01+08%3A00%3A00&data%5Baction%5D=unsub"
+    b"&data%5Breason%5D=manual&data%5Bemail%5D=ann%40example.com&data%5Blist_id%5D=a6b5da1054&data%5Bmerges%5D%5BFNAME%5D=Ann")
+put("fuzz_webhook", "mailchimp-sub.form", b"\x01" + b"type=subscribe&data%5Bemail%5D=bo%40example.com&data%5Bmerges%5D%5BLNAME%5D=Bo+Jr")
+put("fuzz_webhook", "bad-form.form", b"\x01" + b"type=unsubscribe&data%5Bemail%5D=%zz")
+
 # ---- ISO-8601 times ----
 for i, t in enumerate([
     "2026-10-01T08:15:03.120Z", "2026-10-01T08:15:03+02:00", "2026-10-01 08:15:03", "2026-10-01", "2026-10-01T08:15",
