@@ -279,36 +279,21 @@ static int parse_record(loader *L, const obj *o, uint64_t line, const char *rec,
     char err[512];
     const char *body = rec;
     size_t blen = len;
+    /* the record's place, "URI#line": the messageId of an event without one, so that a resumed
+     * load deduplicates it like every other event (a mapping's fallback; for Segment events read
+     * from stdin, which cannot be resumed, a random one) */
+    char fb[1100];
+    snprintf(fb, sizeof fb, "%.1000s#%llu", o->uri, (unsigned long long)line);
     if (L->mapping) {
-        char fb[1100];
-        snprintf(fb, sizeof fb, "%.1000s#%llu", o->uri, (unsigned long long)line);
         sb_reset(tmp);
         int r = c360_mapping_apply(L->mapping, rec, len, fb, tmp, err, sizeof err);
         if (r == 1) { L->filtered++; return 0; }
         if (r < 0) { report_bad(L, o, line, 0, err); return 0; }
         body = tmp->buf;
         blen = tmp->len;
-    } else if (o->kind != K_STDIN && !memmem(rec, len, "\"messageId\"", 11)) {
-        /* a Segment event without a messageId gets the stable "URI#line", so that a resumed load
-         * deduplicates it like every other event (the server would make up a random one) */
-        size_t i = 0;
-        while (i < len && (rec[i] == ' ' || rec[i] == '\t')) i++;
-        if (i < len && rec[i] == '{') {
-            char fb[1100];
-            snprintf(fb, sizeof fb, "%.1000s#%llu", o->uri, (unsigned long long)line);
-            sb_reset(tmp);
-            sb_add(tmp, rec, i + 1);
-            sb_adds(tmp, "\"messageId\":");
-            c360_json_put_cstr(tmp, fb);
-            size_t k = i + 1;
-            while (k < len && (rec[k] == ' ' || rec[k] == '\t' || rec[k] == '\r' || rec[k] == '\n')) k++;
-            if (k < len && rec[k] != '}') sb_addc(tmp, ',');
-            sb_add(tmp, rec + i + 1, len - i - 1);
-            body = tmp->buf;
-            blen = tmp->len;
-        }
     }
-    int e = c360_segment_parse_one(&L->seg, -1, body, blen, c360_now_ms(), &c->evs[c->n], err, sizeof err);
+    const char *mid = L->mapping || o->kind != K_STDIN ? fb : NULL;
+    int e = c360_segment_parse_record(&L->seg, -1, body, blen, c360_now_ms(), mid, &c->evs[c->n], err, sizeof err);
     if (e) { report_bad(L, o, line, e, err); return 0; }
     c->n++;
     return 1;

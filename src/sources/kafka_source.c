@@ -467,7 +467,7 @@ static void handle(c360_kafka_source *k, rd_kafka_message_t *m, strbuf *tmp)
         kjob *j = k->cur;
         if (j->n == j->cap) j->evs = xrealloc(j->evs, sizeof *j->evs * (size_t)(j->cap = j->cap ? j->cap * 2 : 256));
         memset(&j->evs[j->n], 0, sizeof j->evs[j->n]);
-        int pr = c360_segment_parse_one(&k->cx, -1, tmp->buf, tmp->len, ts, &j->evs[j->n], err, sizeof err);
+        int pr = c360_segment_parse_record(&k->cx, -1, tmp->buf, tmp->len, ts, mid, &j->evs[j->n], err, sizeof err);
         if (pr) {
             c360_event_release(&j->evs[j->n]);
             dead_letter(k, m, topic, err);

@@ -49,6 +49,7 @@ typedef struct {
     c360_event *ev;
     char *err;
     size_t errlen;
+    const char *fallback_mid;   /* messageId of an event without one (NULL: a random one) */
 } pctx;
 
 static int fail(pctx *p, int code, const char *fmt, const char *field)
@@ -293,7 +294,10 @@ static int parse_event(pctx *p, int obj, int forced_type, int batch_ctx, int bat
     strbuf mid = STRBUF_INIT;
     int r = get_idish(p, t_mid, &mid);
     if (r < 0) { sb_release(&mid); return fail(p, C360_EEVENT, "field '%s' must be a string", "messageId"); }
-    if (r == 0 || mid.len == 0) {
+    if ((r == 0 || mid.len == 0) && p->fallback_mid && *p->fallback_mid) {
+        sb_reset(&mid);
+        sb_adds(&mid, p->fallback_mid);
+    } else if (r == 0 || mid.len == 0) {
         unsigned char rnd[16];
         randombytes_buf(rnd, sizeof rnd);
         sb_reset(&mid);
@@ -392,6 +396,12 @@ static int parse_doc(c360_json *j, const char *body, size_t len, char *err, size
 int c360_segment_parse_one(const c360_segment_ctx *cx, int type, const char *body, size_t len, int64_t received_ms,
                            c360_event *ev, char *err, size_t errlen)
 {
+    return c360_segment_parse_record(cx, type, body, len, received_ms, NULL, ev, err, errlen);
+}
+
+int c360_segment_parse_record(const c360_segment_ctx *cx, int type, const char *body, size_t len, int64_t received_ms,
+                              const char *fallback_mid, c360_event *ev, char *err, size_t errlen)
+{
     if ((int64_t)len > cx->max_event_bytes) {
         snprintf(err, errlen, "event is %zu bytes; the limit is %lld bytes (%lld KB)", len, (long long)cx->max_event_bytes,
                  (long long)cx->max_event_bytes / 1024);
@@ -401,7 +411,7 @@ int c360_segment_parse_one(const c360_segment_ctx *cx, int type, const char *bod
     c360_json_init(&j);
     int rc = parse_doc(&j, body, len, err, errlen);
     if (rc == 0) {
-        pctx p = {cx, &j, ev, err, errlen};
+        pctx p = {cx, &j, ev, err, errlen, fallback_mid};
         rc = parse_event(&p, 0, type, -1, -1, received_ms);
         if (rc) c360_event_release(ev);
     }
@@ -438,7 +448,7 @@ int c360_segment_parse_batch(const c360_segment_ctx *cx, const char *body, size_
     sb_addc(errors, '[');
     for (int i = 0; i < cnt; i++) {
         char e[256];
-        pctx p = {cx, &j, &out[i], e, sizeof e};
+        pctx p = {cx, &j, &out[i], e, sizeof e, NULL};
         int r = parse_event(&p, k, -1, t_ctx, t_int, received_ms);
         if (r) {
             c360_event_release(&out[i]);

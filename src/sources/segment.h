@@ -22,6 +22,12 @@ typedef struct c360_segment_ctx {
 int c360_segment_parse_one(const c360_segment_ctx *cx, int type, const char *body, size_t len, int64_t received_ms,
                            c360_event *ev, char *err, size_t errlen);
 
+/* The same for a record of a replayable source (an NDJSON line of `c360 load`, a Kafka message):
+ * an event without a messageId (absent or "") gets `fallback_mid` (its place in the source, e.g.
+ * "FILE#LINE"), so that reading the same record again deduplicates; NULL: a random one. */
+int c360_segment_parse_record(const c360_segment_ctx *cx, int type, const char *body, size_t len, int64_t received_ms,
+                              const char *fallback_mid, c360_event *ev, char *err, size_t errlen);
+
 /* Parses a single-event body; `type` forces the event type (from the path) or is -1 to take
  * c360_events_free). If any event is invalid the whole batch is refused: returns C360_EBATCH and
  * appends a JSON array of {index,error,message} to errors. */

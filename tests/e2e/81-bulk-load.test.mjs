@@ -199,6 +199,8 @@ test('S3 (s3rver): CSV and NDJSON objects under a prefix with a mapping; Segment
   for (let i = 0; i < 12; i++) seg.push({ type: 'track', event: 'Signed In', userId: `s3u${i % 4}`, messageId: `seg-${i}`, timestamp: new Date(T0 + i * 1000).toISOString() });
   seg.push({ type: 'identify', userId: 's3u0', traits: { email: 'S3U0@example.com' }, messageId: 'seg-id', timestamp: new Date(T0).toISOString() });
   seg.push({ type: 'track', event: 'Signed Out', userId: 's3u1', timestamp: new Date(T0 + 99_000).toISOString() });   // no messageId
+  seg.push({ type: 'track', event: 'Signed Out', userId: 's3x2', messageId: '', timestamp: new Date(T0 + 99_000).toISOString() });   // an empty one
+  seg.push({ type: 'track', event: 'Signed Out', userId: 's3x3', properties: { messageId: 'inner' }, timestamp: new Date(T0 + 99_000).toISOString() });   // one only inside properties
   await put('segment/day-1.ndjson', toNdjson(seg));
   const env = { ...AWS, AWS_ENDPOINT_URL: s3url };
   const r = await load(['--data-dir', dir, '--config', cfg, '--mapping', 'user_activity', 's3://hist/activity/'], { env });
@@ -206,10 +208,11 @@ test('S3 (s3rver): CSV and NDJSON objects under a prefix with a mapping; Segment
   assert.match(r.err, /40 events loaded.*2 of 2 objects finished/);
   const q = await load(['--data-dir', dir, 's3://hist/segment'], { env });   // the quick start: no config, no mapping
   assert.equal(q.code, 0, q.err);
-  assert.match(q.err, /14 events loaded/);
+  assert.match(q.err, /16 events loaded/);
   const forced = await load(['--data-dir', dir, '--force', 's3://hist/segment'], { env });
   assert.equal(forced.code, 0, forced.err);
-  assert.match(forced.err, /0 events loaded.*14 duplicates skipped/, 'an event without messageId gets a stable one (URI#line)');
+  assert.match(forced.err, /0 events loaded.*16 duplicates skipped/,
+    'an event without a messageId (absent, empty, or only inside properties) gets a stable one (URI#line)');
   const again = await load(['--data-dir', dir, '--config', cfg, '--mapping', 'user_activity', 's3://hist/activity/'], { env });
   assert.equal(again.code, 0, again.err);
   assert.match(again.err, /skipping 2 of 2 objects/);

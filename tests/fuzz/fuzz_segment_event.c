@@ -5,7 +5,10 @@
  * or one of the six forced types; the rest is the body. Identity rules are the config defaults
  * (plus one blocked pattern), the secret is fixed. On success the event must satisfy
  * fuzz_check_event (stored JSON parses and carries type, messageId, timestamp, receivedAt;
- * identifiers usable, not blocked, hashed and sorted by priority; ...), then it is released. */
+ * identifiers usable, not blocked, hashed and sorted by priority; ...), then it is released.
+ * The same body as a record of a replayable source (c360_segment_parse_record, how `c360 load`
+ * reads an NDJSON line and the Kafka source a message) gives the same answer, and the event keeps
+ * its own messageId or, where the plain parse made up a random one, gets the fallback. */
 #include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -21,10 +24,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char err[256];
     err[0] = 0;
     int rc = c360_segment_parse_one(cx, type, body, len, FUZZ_RECEIVED_MS, &ev, err, sizeof err);
+    c360_event rec;
+    memset(&rec, 0x5a, sizeof rec);
+    char err2[256];
+    static const char fb[] = "s3://bucket/day-1.ndjson#42";
+    int rc2 = c360_segment_parse_record(cx, type, body, len, FUZZ_RECEIVED_MS, fb, &rec, err2, sizeof err2);
+    CHECK(rc2 == rc, "parse_one returns %d, parse_record %d", rc, rc2);
     if (rc == 0) {
         if (type >= 0) CHECK((int)ev.type == type, "forced type %d, event has %d", type, (int)ev.type);
         fuzz_check_event(cx, &ev, 0);
+        fuzz_check_event(cx, &rec, 0);
+        int made_up = !strncmp(ev.message_id, "c360-", 5) && strlen(ev.message_id) == 37;
+        CHECK(!strcmp(rec.message_id, ev.message_id) || (made_up && !strcmp(rec.message_id, fb)),
+              "record messageId '%s', the plain parse's '%s'", rec.message_id, ev.message_id);
         c360_event_release(&ev);
+        c360_event_release(&rec);
     } else {
         CHECK(rc < 0 && rc > -C360__NERR, "unknown error code %d", rc);
         CHECK(err[0] != 0, "error %s without a message", c360_err_name(rc));

@@ -497,6 +497,42 @@ static void test_generated_message_id(void **state)
     c360_event_release(&c);
 }
 
+/* a record of a replayable source: the fallback names an event without a (top-level) messageId */
+static void test_fallback_message_id(void **state)
+{
+    fx *f = *state;
+    static const char *no_id[] = {
+        "{\"type\":\"track\",\"event\":\"x\",\"userId\":\"u\"}",
+        "{\"type\":\"track\",\"event\":\"x\",\"userId\":\"u\",\"messageId\":\"\"}",
+        "{\"type\":\"track\",\"event\":\"x\",\"userId\":\"u\",\"properties\":{\"messageId\":\"inner\"}}",
+        "{\"type\":\"track\",\"event\":\"x\",\"userId\":\"u\",\"context\":{\"note\":\"\\\"messageId\\\"\"}}",
+    };
+    char err[256];
+    for (size_t i = 0; i < sizeof no_id / sizeof no_id[0]; i++) {
+        c360_event ev;
+        memset(&ev, 0, sizeof ev);
+        int rc = c360_segment_parse_record(&f->cx, -1, no_id[i], strlen(no_id[i]), 1000, "file.ndjson#7", &ev, err, sizeof err);
+        if (rc) fail_msg("case %zu: %s", i, err);
+        if (strcmp(ev.message_id, "file.ndjson#7")) fail_msg("case %zu: messageId '%s'", i, ev.message_id);
+        c360_json j;
+        stored(&ev, &j);
+        expect_str_member(&j, 0, "messageId", "file.ndjson#7");
+        c360_json_release(&j);
+        c360_event_release(&ev);
+    }
+    /* an event's own messageId wins; without a fallback, a random one */
+    c360_event a, b;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    const char *own = "{\"type\":\"track\",\"event\":\"x\",\"userId\":\"u\",\"messageId\":\"m-1\"}";
+    assert_int_equal(c360_segment_parse_record(&f->cx, -1, own, strlen(own), 1000, "file.ndjson#8", &a, err, sizeof err), 0);
+    assert_string_equal(a.message_id, "m-1");
+    assert_int_equal(c360_segment_parse_record(&f->cx, -1, no_id[0], strlen(no_id[0]), 1000, NULL, &b, err, sizeof err), 0);
+    assert_memory_equal(b.message_id, "c360-", 5);
+    c360_event_release(&a);
+    c360_event_release(&b);
+}
+
 /* ------------------------------------------------------------------ limits */
 
 static char *body_of_size(size_t total, const char *prefix)
@@ -831,6 +867,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_explicit_timestamp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stored_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_generated_message_id, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fallback_message_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_event_too_big, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_too_big, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_ok_and_context, setup, teardown),
