@@ -27,6 +27,9 @@ static const opt_def opts[] = {
     {"data_dir", T_STR, OFF(data_dir), "./c360-data", "directory of the embedded RocksDB store"},
     {"write_key", T_STR, OFF(write_key), "", "quick-start ingest key (also C360_WRITE_KEY)"},
     {"admin_key", T_STR, OFF(admin_key), "", "quick-start admin key (also C360_ADMIN_KEY)"},
+    {"cors_origin", T_STR, OFF(cors_origin), "*",
+     "Access-Control-Allow-Origin on the tracking endpoints (/v1/track ..., /v1/t ...), so that Segment's browser library "
+     "(analytics.js) can send from web pages on other origins; an origin such as https://shop.example.com, or empty for none"},
     {"log_level", T_STR, OFF(log_level), "info", "debug, info, warn or error"},
     {"threads", T_INT, OFF(threads), "2", "HTTP event-loop threads (profile reads run on them)"},
     {"partitions", T_INT, OFF(partitions), "64",

@@ -16,6 +16,7 @@ typedef struct c360_config {
     char *listen;              /* HOST:PORT */
     char *data_dir;
     char *write_key;           /* quick-start ingest key (may be NULL) */
+    char *cors_origin;         /* Access-Control-Allow-Origin of the tracking endpoints; "" = none */
     char *admin_key;           /* quick-start admin key (may be NULL) */
     char *log_level;
     int64_t threads;           /* HTTP event-loop threads */

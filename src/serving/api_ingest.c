@@ -281,8 +281,9 @@ static int api_ingest(c360_call *c)
     return 0;
 }
 
-/* own_body: a compressed body is decoded on the worker with the parsing, off the loop */
-#define INGEST(p, t) {"POST", p, 0, C360_ROLE_INGEST | C360_ROLE_ADMIN, api_ingest, C360_ROUTE_ingest, t, 1}
+/* a compressed body is decoded on the worker with the parsing, off the loop; web pages of other
+ * origins may call them (Segment's browser library) */
+#define INGEST(p, t) {"POST", p, 0, C360_ROLE_INGEST | C360_ROLE_ADMIN, api_ingest, C360_ROUTE_ingest, t, C360_RF_OWN_BODY | C360_RF_CORS}
 const c360_route c360_routes_ingest[] = {
     INGEST("/v1/identify", C360_EV_IDENTIFY),
     INGEST("/v1/track", C360_EV_TRACK),
@@ -292,5 +293,13 @@ const c360_route c360_routes_ingest[] = {
     INGEST("/v1/alias", C360_EV_ALIAS),
     INGEST("/v1/batch", -1),
     INGEST("/v1/import", -1),
+    /* the short paths of Segment's browser library (analytics.js 2.0): the type's first letter */
+    INGEST("/v1/i", C360_EV_IDENTIFY),
+    INGEST("/v1/t", C360_EV_TRACK),
+    INGEST("/v1/p", C360_EV_PAGE),
+    INGEST("/v1/s", C360_EV_SCREEN),
+    INGEST("/v1/g", C360_EV_GROUP),
+    INGEST("/v1/a", C360_EV_ALIAS),
+    INGEST("/v1/b", -1),
     {0},
 };

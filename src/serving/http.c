@@ -39,8 +39,11 @@ void c360_respond(c360_call *c, int status, const char *ctype, const char *body,
 {
     h2o_req_t *req = c->req;
     req->res.status = status;
-    req->res.reason = status == 200 ? "OK" : status < 500 ? "Client Error" : "Server Error";
+    req->res.reason = status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, ctype, strlen(ctype));
+    const char *origin = c->srv->d.cfg->cors_origin;
+    if (c->cors && origin && *origin)
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ACCESS_CONTROL_ALLOW_ORIGIN, NULL, origin, strlen(origin));
     h2o_send_inline(req, body, len);
     c360_metrics *m = c->srv->d.metrics;
     c360_count(&m->http_requests[c->route], 1);
@@ -259,6 +262,22 @@ static int body_coding(c360_call *c, int *coding)
 
 /* ---- dispatch ---- */
 
+/* OPTIONS on a route web pages may call: the CORS preflight a browser sends before a POST with
+ * headers beyond the simple ones (Segment's browser library sends text/plain and needs none) */
+static void preflight(c360_call *c)
+{
+    h2o_req_t *req = c->req;
+    const char *origin = c->srv->d.cfg->cors_origin;
+    if (origin && *origin) {
+        h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("access-control-allow-methods"), 0, NULL,
+                              H2O_STRLIT("POST, OPTIONS"));
+        h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("access-control-allow-headers"), 0, NULL,
+                              H2O_STRLIT("Authorization, Content-Type, Content-Encoding"));
+        h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("access-control-max-age"), 0, NULL, H2O_STRLIT("86400"));
+    }
+    c360_respond(c, 204, "text/plain", "", 0);
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     http_thread *t = (http_thread *)req->conn->ctx;
@@ -279,6 +298,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         int match = d->prefix ? (plen > dl && !memcmp(path, d->path, dl)) : (plen == dl && !memcmp(path, d->path, dl));
         if (!match) continue;
         path_known = 1;
+        if (d->flags & C360_RF_CORS) c.cors = 1;
         if (req->method.len == strlen(d->method) && !memcmp(req->method.base, d->method, req->method.len)) {
             r = d;
             if (d->prefix) {
@@ -287,6 +307,10 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
             }
             break;
         }
+    }
+    if (!r && c.cors && h2o_memis(req->method.base, req->method.len, H2O_STRLIT("OPTIONS"))) {
+        preflight(&c);
+        return 0;
     }
     if (!r) {
         if (path_known) c360_respond_error(&c, C360_EMETHOD, "method %.*s is not allowed on %.*s", (int)req->method.len,
@@ -300,7 +324,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     if (body_coding(&c, &coding)) return 0;
     if (coding) {
         int has_key = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1) >= 0;
-        if (r->own_body && has_key) {
+        if ((r->flags & C360_RF_OWN_BODY) && has_key) {
             c.coding = coding;   /* decoded by the handler, once the key is checked */
             coding = C360_CODING_IDENTITY;
         } else if (!r->roles || (c.route == C360_ROUTE_ingest && !has_key)) {

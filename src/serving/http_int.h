@@ -63,8 +63,9 @@ typedef struct c360_call {
     const char *query;         /* raw query string without '?', or NULL */
     size_t querylen;
     int arg;                   /* route argument (event type for ingest) */
+    int cors;                  /* the route answers with Access-Control-Allow-Origin */
     int coding;                /* C360_CODING_* of a body the handler decodes itself (a route with
-                                  own_body, called with a key in a header); otherwise on_req has
+                                  C360_RF_OWN_BODY, called with a key in a header); otherwise on_req has
                                   already decoded req->entity and this is 0 */
 } c360_call;
 
@@ -80,6 +81,10 @@ size_t c360_call_body_limit(const c360_call *c);
 void c360_audit_call(c360_call *c, const char *action, uint64_t subject_pid, const char *detail, int durable);
 
 /* Routes, as data: each api_*.c exports a table ending with {0}; http.c lists the tables. */
+enum {
+    C360_RF_OWN_BODY = 1,   /* the handler decodes a compressed body itself (c360_call.coding) */
+    C360_RF_CORS = 2,       /* callable from web pages of other origins (cors_origin; OPTIONS preflight) */
+};
 typedef struct c360_route {
     const char *method;
     const char *path;
@@ -88,7 +93,7 @@ typedef struct c360_route {
     int (*fn)(c360_call *c);
     int route;                         /* metrics label (C360_ROUTE_*) */
     int arg;
-    int own_body;                      /* the handler decodes a compressed body itself (c360_call.coding) */
+    int flags;                         /* C360_RF_* */
 } c360_route;
 
 extern const c360_route c360_routes_ingest[];
