@@ -27,13 +27,7 @@ static const char mapping_yaml[] =
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static c360_mappings *ms;
-    if (!ms) {
-        char err[512];
-        if (c360_mappings_load_string(mapping_yaml, sizeof mapping_yaml - 1, &ms, err, sizeof err)) {
-            fprintf(stderr, "fuzz_cdc fixture: %s\n", err);
-            abort();
-        }
-    }
+    if (!ms) ms = fuzz_mappings(mapping_yaml, sizeof mapping_yaml - 1);
     if (size < 1) return 0;
     c360_cdc_table table = (data[0] & 1) ? C360_CDC_ORDERS : C360_CDC_CUSTOMERS;
     c360_cdc_delete_mode del = (data[0] & 2) ? C360_CDC_DELETE_ERASE : C360_CDC_DELETE_CLEAR;

@@ -25,6 +25,7 @@
 #include "core/errors.h"
 #include "identity/normalize.h"
 #include "sources/event.h"
+#include "sources/mapping.h"
 #include "sources/segment.h"
 #include "util/clock.h"
 #include "util/json.h"
@@ -173,6 +174,18 @@ static __attribute__((unused)) void fuzz_check_event(const c360_segment_ctx *cx,
     }
     sb_release(&v);
     c360_json_release(&j);
+}
+
+/* A harness's fixed mappings, loaded once (a fixture that does not load is the harness's bug). */
+static __attribute__((unused)) c360_mappings *fuzz_mappings(const char *yaml, size_t n)
+{
+    c360_mappings *ms = NULL;
+    char err[512];
+    if (c360_mappings_load_string(yaml, n, &ms, err, sizeof err)) {
+        fprintf(stderr, "fuzz fixture mappings: %s\n", err);
+        abort();
+    }
+    return ms;
 }
 
 /* The output of a mapping, CDC conversion or webhook record (JSON text meant for

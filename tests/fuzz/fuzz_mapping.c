@@ -15,57 +15,7 @@
 #include "sources/mapping.h"
 
 /* the mappings of tests/unit/test_mapping.c */
-static const char fixture_yaml[] =
-    "listen: 127.0.0.1:1\n"
-    "mappings:\n"
-    "  user_activity:\n"
-    "    type: track\n"
-    "    event:\n"
-    "      field: action\n"
-    "      values: {view: Product Viewed, add: Product Added, remove: Product Removed}\n"
-    "    identifiers: {user_id: user_id}\n"
-    "    time: {field: event_time, format: iso8601}\n"
-    "    properties:\n"
-    "      product_id: product_id\n"
-    "    constants:\n"
-    "      context.source: kafka\n"
-    "  user_purchases:\n"
-    "    event: Order Completed\n"
-    "    identifiers: {user_id: user_id}\n"
-    "    time: {field: event_time, format: epoch_ms}\n"
-    "    message_id: {field: purchase_id, prefix: 'purchase-'}\n"
-    "    properties:\n"
-    "      revenue: {field: amount, as: number}\n"
-    "      products: {field: item_ids, each: product_id}\n"
-    "      card_type: card_type\n"
-    "    constants:\n"
-    "      properties.currency: USD\n"
-    "  purchases_csv:\n"
-    "    event: Order Completed\n"
-    "    identifiers: {user_id: user_id, email: email, loyalty_id: loyalty}\n"
-    "    time: {field: ts, format: \"%Y-%m-%d %H:%M:%S\"}\n"
-    "    properties:\n"
-    "      revenue: {field: amount, as: number}\n"
-    "      products: {field: items, split: ';', each: product_id}\n"
-    "      paid: {field: paid, as: boolean}\n"
-    "      qty: {field: qty, as: integer, default: 1}\n"
-    "  customers:\n"
-    "    type: identify\n"
-    "    identifiers: {email: customer.email, phone: customer.phone}\n"
-    "    time: {field: updated, format: epoch_s}\n"
-    "    traits:\n"
-    "      name: customer.name\n"
-    "      address.city: customer.addr.city\n"
-    "      first_tag: customer.tags.0\n"
-    "    filters:\n"
-    "      - {field: op, in: [c, u, r]}\n"
-    "      - {not: {field: customer.test, equals: 'true'}}\n"
-    "      - {field: customer.email, exists: true}\n"
-    "  typed:\n"
-    "    type: {field: kind, values: {p: page, t: track}, default: track}\n"
-    "    event: {field: name, default: Something Happened}\n"
-    "    identifiers: {anonymous_id: anon}\n"
-    "    time: {field: at, required: false}\n";
+#include "../unit/test_mapping_fixture.h"
 
 static void apply_all(const c360_mappings *ms, const uint8_t *rec, size_t n)
 {
@@ -91,13 +41,7 @@ static void apply_all(const c360_mappings *ms, const uint8_t *rec, size_t n)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static c360_mappings *fixture;
-    if (!fixture) {
-        char err[512];
-        if (c360_mappings_load_string(fixture_yaml, sizeof fixture_yaml - 1, &fixture, err, sizeof err)) {
-            fprintf(stderr, "fuzz_mapping fixture: %s\n", err);
-            abort();
-        }
-    }
+    if (!fixture) fixture = fuzz_mappings(mapping_fixture_yaml, sizeof mapping_fixture_yaml - 1);
     if (size < 1) return 0;
     const uint8_t *rest = data + 1;
     size_t n = size - 1;

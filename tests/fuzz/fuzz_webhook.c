@@ -15,13 +15,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static c360_mappings *ms;
-    if (!ms) {
-        char err[512];
-        if (c360_mappings_load_string(c360_webhook_builtin_mappings, strlen(c360_webhook_builtin_mappings), &ms, err, sizeof err)) {
-            fprintf(stderr, "fuzz_webhook fixture: %s\n", err);
-            abort();
-        }
-    }
+    if (!ms) ms = fuzz_mappings(c360_webhook_builtin_mappings, strlen(c360_webhook_builtin_mappings));
     if (size < 1) return 0;
     int form = data[0] & 1;
     strbuf rec = STRBUF_INIT, out = STRBUF_INIT;
