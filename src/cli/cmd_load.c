@@ -27,6 +27,7 @@
 #include "engine/engine.h"
 #include "features/features.h"
 #include "sources/csv.h"
+#include "sources/gzstream.h"
 #include "sources/mapping.h"
 #include "sources/s3.h"
 #include "sources/segment.h"
@@ -56,7 +57,7 @@ static const char usage[] =
     "Without --mapping, records are newline-delimited JSON Segment events (each with a \"type\").\n"
     "With --mapping NAME (a mapping of the config file's `mappings:` section, see docs/SOURCES.md),\n"
     "records are CSV rows (a header row first) or NDJSON objects; the format comes from --format or the\n"
-    "name (.csv, .tsv: CSV; anything else: NDJSON).\n"
+    "name (.csv, .tsv: CSV; anything else: NDJSON). Objects named *.gz are gzip-decompressed as they are read.\n"
     "Objects that were loaded completely are skipped when the load is run again (--force loads them again).\n"
     "The server must not be running on the same data dir.\n";
 
@@ -213,8 +214,31 @@ static void *fetch_main(void *arg)
     return NULL;
 }
 
-/* Opens object o for reading; *fp set. Remote objects start a fetch thread (*fe). */
-static int open_obj(loader *L, const obj *o, FILE **fp, fetch **fe)
+/* a gzip-compressed object: its name (before ?query or #) ends in .gz */
+static int obj_is_gz(const obj *o)
+{
+    size_t n = strcspn(o->uri, "?#");
+    return n >= 3 && !strncasecmp(o->uri + n - 3, ".gz", 3);
+}
+
+static int open_raw(loader *L, const obj *o, FILE **fp, fetch **fe);
+
+/* Opens object o for reading; *fp set (NULL on failure). Remote objects start a fetch thread
+ * (*fe, joined by close_obj even when this fails); .gz objects are read decompressed (*gz). */
+static int open_obj(loader *L, const obj *o, FILE **fp, fetch **fe, c360_gz **gz)
+{
+    *gz = NULL;
+    if (open_raw(L, o, fp, fe)) { *fp = NULL; return -1; }
+    if (!obj_is_gz(o)) return 0;
+    *fp = c360_gz_open(*fp, gz);
+    if (!*fp) {
+        snprintf(L->errmsg, sizeof L->errmsg, "cannot read %s as gzip: %s", o->uri, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int open_raw(loader *L, const obj *o, FILE **fp, fetch **fe)
 {
     *fe = NULL;
     if (o->kind == K_STDIN) { *fp = stdin; return 0; }
@@ -263,6 +287,7 @@ static int obj_is_csv(const loader *L, const obj *o)
     if (L->format != FMT_AUTO) return L->format == FMT_CSV;
     const char *u = o->uri;
     size_t n = strcspn(u, "?#");
+    if (obj_is_gz(o)) n -= 3;   /* orders.csv.gz */
     return (n >= 4 && (!strncasecmp(u + n - 4, ".csv", 4) || !strncasecmp(u + n - 4, ".tsv", 4)));
 }
 
@@ -312,7 +337,8 @@ static void *parser_main(void *arg)
         if (o->skip) continue;
         FILE *in = NULL;
         fetch *fe = NULL;
-        int failed = open_obj(L, o, &in, &fe) != 0;
+        c360_gz *gz = NULL;
+        int failed = open_obj(L, o, &in, &fe, &gz) != 0;
         uint64_t bytes = 0, lineno = 0;
         int csv = obj_is_csv(L, o);
         c360_csv cs;
@@ -334,24 +360,29 @@ static void *parser_main(void *arg)
                 sb_reset(&row);
                 uint64_t rl;
                 int r = c360_csv_next(&cs, &row, &rl, err, sizeof err);
-                bytes = cs.bytes;
+                bytes = gz ? c360_gz_offset(gz) : cs.bytes;
                 if (r == 0) break;
                 if (r < 0) { report_bad(L, o, rl, 0, err); continue; }
                 parse_record(L, o, rl, row.buf, row.len, c, &tmp);
             } else {
                 ssize_t len = getline(&line, &cap, in);
-                if (len < 0) {
-                    if (ferror(in)) { snprintf(L->errmsg, sizeof L->errmsg, "read error on %s", o->uri); failed = 1; }
-                    break;
-                }
+                if (len < 0) break;
                 lineno++;
-                bytes += (uint64_t)len;
+                bytes = gz ? c360_gz_offset(gz) : bytes + (uint64_t)len;
                 while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) len--;
                 size_t i = 0;
                 while (i < (size_t)len && (line[i] == ' ' || line[i] == '\t')) i++;
                 if (i == (size_t)len) continue;   /* blank line */
                 parse_record(L, o, lineno, line, (size_t)len, c, &tmp);
             }
+        }
+        /* the end of the records, or a read error (the disk, corrupt or truncated gzip data):
+         * then nothing of the object counts as finished */
+        if (!failed && in && ferror(in)) {
+            if (!L->errmsg[0])
+                snprintf(L->errmsg, sizeof L->errmsg, "read error on %s%s%s", o->uri, gz && *c360_gz_error(gz) ? ": " : "",
+                         gz ? c360_gz_error(gz) : "");
+            failed = 1;
         }
         if (cs_open) c360_csv_close(&cs);
         if (close_obj(L, o, in, fe)) failed = 1;

@@ -1,6 +1,6 @@
 // Bulk history with `c360 load` (docs/SOURCES.md): CSV and NDJSON records through a mapping from
 // a local file, an http URL (a tiny node server on 127.0.0.1) and S3 (s3rver on 127.0.0.1 with
-// a temp dir; objects uploaded with PUT); Segment NDJSON from S3 with nothing but the AWS_*
+// a temp dir; objects uploaded with PUT), gzipped (.gz) or not; Segment NDJSON from S3 with nothing but the AWS_*
 // variables (the quick start); requests signed with AWS Signature V4, checked by an endpoint that
 // verifies the signature itself (s3rver does not); resume after kill -9 mid-load (finished objects
 // are skipped, every event stored once, profiles equal a clean load's); and history loaded after
@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { test, before, after } from 'node:test';
 import S3rver from 's3rver';
 import { startServer, assertCleanExit, assertNoSanitizerReport, C360_BIN, SANITIZER_ENV } from './lib/server.mjs';
@@ -186,6 +187,47 @@ test('an http URL: NDJSON records through a mapping; a missing URL fails clearly
   const { events } = await getAllEvents(srv, 'user_id', 'web1');
   const e = events.find((x) => x.messageId === 'purchase-1001');
   assert.deepEqual(e.properties, { revenue: 5, products: [{ product_id: 'p-1' }, { product_id: 'p-2' }], card_type: 'visa' });
+  assertCleanExit(await srv.stop());
+});
+
+test('gzip objects (.gz: file, URL, S3; concatenated members); truncated gzip fails clearly and is loaded once fixed', { timeout: 120_000 }, async () => {
+  const dir = path.join(tmp, 'gz');
+  const rows = activity('gz', 4, 25);   // 100 rows
+  // a CSV file through a mapping, compressed in two members (as `cat a.gz b.gz` or Segment's archive writes)
+  const csv = toCsv(rows), cut = csv.indexOf('\n', csv.length >> 1) + 1;
+  const csvFile = path.join(tmp, 'activity.csv.gz');
+  fs.writeFileSync(csvFile, Buffer.concat([zlib.gzipSync(csv.slice(0, cut)), zlib.gzipSync(csv.slice(cut))]));
+  const a = await load(['--data-dir', dir, '--config', cfg, '--mapping', 'user_activity', csvFile]);
+  assert.equal(a.code, 0, a.err);
+  assert.match(a.err, /100 events loaded/, 'name.csv.gz is CSV, both members read');
+  // Segment NDJSON from a URL and from S3, gzipped
+  const seg = (u, n, from) => Array.from({ length: n }, (_, i) => ({ type: 'track', event: 'Zipped', userId: u, messageId: `${u}-${from + i}`,
+    timestamp: new Date(T0 + (from + i) * 1000).toISOString() }));
+  fs.writeFileSync(path.join(tmp, 'www', 'day.ndjson.gz'), zlib.gzipSync(toNdjson(seg('gzweb', 30, 0))));
+  const b = await load(['--data-dir', dir, `${weburl}/day.ndjson.gz`]);
+  assert.equal(b.code, 0, b.err);
+  assert.match(b.err, /30 events loaded/);
+  await put('zipped/day-1.ndjson.gz', zlib.gzipSync(toNdjson(seg('gzs3', 20, 0))));
+  const c = await load(['--data-dir', dir, 's3://hist/zipped/'], { env: { ...AWS, AWS_ENDPOINT_URL: s3url } });
+  assert.equal(c.code, 0, c.err);
+  assert.match(c.err, /20 events loaded/);
+  // truncated: a clear error, exit 1, the object not finished; the whole file loads once fixed
+  const whole = zlib.gzipSync(toNdjson(seg('gztr', 500, 0)));
+  const trFile = path.join(tmp, 'cut.ndjson.gz');
+  fs.writeFileSync(trFile, whole.subarray(0, whole.length >> 1));
+  const t = await load(['--data-dir', dir, trFile]);
+  assert.equal(t.code, 1, t.err);
+  assert.match(t.err, /cut\.ndjson\.gz: the gzip data is truncated/);
+  assert.match(t.err, /0 of 1 objects finished/);
+  fs.writeFileSync(trFile, whole);
+  const t2 = await load(['--data-dir', dir, trFile]);
+  assert.equal(t2.code, 0, t2.err);
+  assert.match(t2.err, /1 of 1 objects finished/);
+  const srv = await serve(dir);
+  for (const [u, counts] of expectCounts(rows)) assert.deepEqual((await getProfile(srv, 'user_id', u)).counts.by_event, counts, u);
+  assert.equal((await getProfile(srv, 'user_id', 'gzweb')).counts.total, 30);
+  assert.equal((await getProfile(srv, 'user_id', 'gzs3')).counts.total, 20);
+  assert.equal((await getProfile(srv, 'user_id', 'gztr')).counts.total, 500, 'each event of the fixed file once');
   assertCleanExit(await srv.stop());
 });
 
