@@ -1,0 +1,141 @@
+/* test_gzstream.c - unit tests for gzip objects read as plain streams (src/sources/gzstream.c).
+ * Covers: lines read back byte for byte through getline, across two concatenated members; the
+ * compressed offset reaching the object's size at the end; data that is not gzip passed through;
+ * a truncated object and one with a damaged CRC ending in a read error (ferror) with a reason,
+ * never in a quiet end of file. The objects are temporary files, compressed by zlib here. */
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "sources/gzstream.h"
+
+static size_t gz(const char *in, size_t n, unsigned char *out, size_t cap)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    z.next_in = (unsigned char *)(uintptr_t)in;
+    z.avail_in = (unsigned)n;
+    z.next_out = out;
+    z.avail_out = (unsigned)cap;
+    assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+    size_t got = cap - z.avail_out;
+    deflateEnd(&z);
+    return got;
+}
+
+static char text[400000];
+static unsigned char packed[500000];
+
+static size_t make_text(void)
+{
+    size_t n = 0;
+    for (int i = 0; n + 100 < sizeof text; i++)
+        n += (size_t)snprintf(text + n, sizeof text - n, "{\"type\":\"track\",\"userId\":\"u%d\",\"event\":\"e%d\"}\n", i, i % 17);
+    return n;
+}
+
+/* reads the whole stream with getline; returns 0 at a clean end, -1 on a read error */
+static int read_all(FILE *fp, char *out, size_t cap, size_t *len)
+{
+    char *line = NULL;
+    size_t lcap = 0;
+    ssize_t n;
+    *len = 0;
+    while ((n = getline(&line, &lcap, fp)) > 0) {
+        assert_true(*len + (size_t)n <= cap);
+        memcpy(out + *len, line, (size_t)n);
+        *len += (size_t)n;
+    }
+    free(line);
+    return ferror(fp) ? -1 : 0;
+}
+
+static FILE *open_mem(const unsigned char *p, size_t n, c360_gz **g)
+{
+    FILE *raw = tmpfile();   /* a real file: the gzip reader works on its descriptor */
+    assert_non_null(raw);
+    assert_int_equal(fwrite(p, 1, n, raw), n);
+    assert_int_equal(fflush(raw), 0);
+    rewind(raw);
+    FILE *fp = c360_gz_open(raw, g);
+    assert_non_null(fp);
+    assert_non_null(*g);
+    return fp;
+}
+
+static void test_members_read_back(void **state)
+{
+    (void)state;
+    size_t n = make_text(), cut = n / 3;
+    while (text[cut - 1] != '\n') cut++;
+    size_t a = gz(text, cut, packed, sizeof packed);
+    size_t b = gz(text + cut, n - cut, packed + a, sizeof packed - a);
+    c360_gz *g;
+    FILE *fp = open_mem(packed, a + b, &g);
+    static char back[sizeof text];
+    size_t len;
+    assert_int_equal(read_all(fp, back, sizeof back, &len), 0);
+    assert_int_equal(len, n);
+    assert_memory_equal(back, text, n);
+    assert_int_equal(c360_gz_offset(g), a + b);
+    assert_string_equal(c360_gz_error(g), "");
+    assert_int_equal(fclose(fp), 0);
+}
+
+static void test_plain_passes_through(void **state)
+{
+    (void)state;
+    static const unsigned char plain[] = "{\"type\":\"track\"}\nsecond line\n";
+    c360_gz *g;
+    FILE *fp = open_mem(plain, sizeof plain - 1, &g);
+    char back[100];
+    size_t len;
+    assert_int_equal(read_all(fp, back, sizeof back, &len), 0);
+    assert_int_equal(len, sizeof plain - 1);
+    assert_memory_equal(back, plain, len);
+    fclose(fp);
+}
+
+static void test_truncated_and_damaged(void **state)
+{
+    (void)state;
+    size_t n = make_text();
+    size_t pn = gz(text, n, packed, sizeof packed);
+    static char back[sizeof text];
+    size_t len;
+    /* cut anywhere after the header: never a clean end */
+    for (size_t cutat = 20; cutat < pn; cutat += pn / 7) {
+        c360_gz *g;
+        FILE *fp = open_mem(packed, cutat, &g);
+        if (read_all(fp, back, sizeof back, &len) != -1) fail_msg("cut at %zu of %zu: read %zu bytes and a clean end", cutat, pn, len);
+        assert_non_null(strstr(c360_gz_error(g), "truncated"));
+        assert_true(len < n);
+        fclose(fp);
+    }
+    /* a damaged CRC (the trailer's first byte) */
+    packed[pn - 8] ^= 0xff;
+    c360_gz *g;
+    FILE *fp = open_mem(packed, pn, &g);
+    assert_int_equal(read_all(fp, back, sizeof back, &len), -1);
+    assert_non_null(strstr(c360_gz_error(g), "not valid gzip data"));
+    fclose(fp);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_members_read_back),
+        cmocka_unit_test(test_plain_passes_through),
+        cmocka_unit_test(test_truncated_and_damaged),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
