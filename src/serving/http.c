@@ -212,7 +212,7 @@ static int authenticate(c360_call *c, int *presented)
 size_t c360_call_body_limit(const c360_call *c)
 {
     const c360_config *cfg = c->srv->d.cfg;
-    if (c->route == C360_ROUTE_ingest) return (size_t)(c->arg < 0 ? cfg->max_batch_bytes : cfg->max_event_bytes);
+    if (c->flags & C360_RF_OWN_BODY) return (size_t)(c->arg < 0 ? cfg->max_batch_bytes : cfg->max_event_bytes);
     return c->srv->h2o_config.max_request_entity_size;
 }
 
@@ -233,7 +233,7 @@ static int decode_body(c360_call *c, int coding)
     int rc = c360_body_decode(coding, req->entity.base, req->entity.len, limit, sb, err, sizeof err);
     if (rc) {
         if (rc < 0) c360_respond_error(c, C360_EBODY, "%s", err);
-        else c360_respond_error(c, c->route != C360_ROUTE_ingest ? C360_EBODY : c->arg < 0 ? C360_EBATCHBIG : C360_ETOOBIG,
+        else c360_respond_error(c, !(c->flags & C360_RF_OWN_BODY) ? C360_EBODY : c->arg < 0 ? C360_EBATCHBIG : C360_ETOOBIG,
                                 "the body decompresses to more than %zu bytes (%zu KB), the limit", limit, limit / 1024);
         return -1;
     }
@@ -320,6 +320,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     }
     c.route = r->route;
     c.arg = r->arg;
+    c.flags = r->flags;
     int coding;
     if (body_coding(&c, &coding)) return 0;
     if (coding) {

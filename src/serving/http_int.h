@@ -63,6 +63,7 @@ typedef struct c360_call {
     const char *query;         /* raw query string without '?', or NULL */
     size_t querylen;
     int arg;                   /* route argument (event type for ingest) */
+    int flags;                 /* the route's C360_RF_* */
     int cors;                  /* the route answers with Access-Control-Allow-Origin */
     int coding;                /* C360_CODING_* of a body the handler decodes itself (a route with
                                   C360_RF_OWN_BODY, called with a key in a header); otherwise on_req has
