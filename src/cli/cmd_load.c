@@ -307,8 +307,9 @@ static int parse_record(loader *L, const obj *o, uint64_t line, const char *rec,
     /* the record's place, "URI#line": the messageId of an event without one, so that a resumed
      * load deduplicates it like every other event (a mapping's fallback; for Segment events read
      * from stdin, which cannot be resumed, a random one) */
-    char fb[1100];
-    snprintf(fb, sizeof fb, "%.1000s#%llu", o->uri, (unsigned long long)line);
+    char place[1100], idbuf[C360_SEGMENT_MID_MAX + 1];
+    snprintf(place, sizeof place, "%.1000s#%llu", o->uri, (unsigned long long)line);
+    const char *fb = c360_segment_fallback_id(&L->seg, place, idbuf);
     if (L->mapping) {
         sb_reset(tmp);
         int r = c360_mapping_apply(L->mapping, rec, len, fb, tmp, err, sizeof err);

@@ -449,8 +449,9 @@ static void handle(c360_kafka_source *k, rd_kafka_message_t *m, strbuf *tmp)
     if (!k->cur) k->cur = xcalloc(1, sizeof *k->cur);
     const char *topic = rd_kafka_topic_name(m->rkt);
     const c360_ktopic *t = c360_ktopics_find(k->topics, k->ntopics, topic);
-    char mid[320], err[512];
-    snprintf(mid, sizeof mid, "kafka-%s-%d-%lld", topic, (int)m->partition, (long long)m->offset);
+    char place[320], idbuf[C360_SEGMENT_MID_MAX + 1], err[512];
+    snprintf(place, sizeof place, "kafka-%s-%d-%lld", topic, (int)m->partition, (long long)m->offset);
+    const char *mid = c360_segment_fallback_id(&k->cx, place, idbuf);
     sb_reset(tmp);
     int rc = t ? c360_ktopic_decode(t, k->del, m->payload, m->len, mid, tmp, err, sizeof err) : 1;
     if (rc < 0) {

@@ -295,8 +295,9 @@ static int parse_event(pctx *p, int obj, int forced_type, int batch_ctx, int bat
     int r = get_idish(p, t_mid, &mid);
     if (r < 0) { sb_release(&mid); return fail(p, C360_EEVENT, "field '%s' must be a string", "messageId"); }
     if ((r == 0 || mid.len == 0) && p->fallback_mid && *p->fallback_mid) {
+        char buf[C360_SEGMENT_MID_MAX + 1];
         sb_reset(&mid);
-        sb_adds(&mid, p->fallback_mid);
+        sb_adds(&mid, c360_segment_fallback_id(p->cx, p->fallback_mid, buf));
     } else if (r == 0 || mid.len == 0) {
         unsigned char rnd[16];
         randombytes_buf(rnd, sizeof rnd);
@@ -304,7 +305,7 @@ static int parse_event(pctx *p, int obj, int forced_type, int batch_ctx, int bat
         sb_adds(&mid, "c360-");
         for (int i = 0; i < 16; i++) sb_addf(&mid, "%02x", rnd[i]);
     }
-    if (mid.len > 256) { sb_release(&mid); return fail(p, C360_EEVENT, "field '%s' is longer than 256 bytes", "messageId"); }
+    if (mid.len > C360_SEGMENT_MID_MAX) { sb_release(&mid); return fail(p, C360_EEVENT, "field '%s' is longer than 256 bytes", "messageId"); }
     ev->message_id = sb_detach(&mid, NULL);
     crypto_generichash(ev->msg_hash, 16, (const unsigned char *)ev->message_id, strlen(ev->message_id), p->cx->secret, 32);
 
@@ -391,6 +392,18 @@ static int parse_doc(c360_json *j, const char *body, size_t len, char *err, size
         return C360_EJSON;
     }
     return 0;
+}
+
+const char *c360_segment_fallback_id(const c360_segment_ctx *cx, const char *place, char buf[C360_SEGMENT_MID_MAX + 1])
+{
+    size_t n = strlen(place);
+    if (n <= C360_SEGMENT_MID_MAX) return place;
+    /* a long place (an S3 key, a topic name) as a stable id within the limit: its keyed hash */
+    unsigned char h[16];
+    crypto_generichash(h, sizeof h, (const unsigned char *)place, n, cx->secret, 32);
+    memcpy(buf, "c360-src-", 9);
+    sodium_bin2hex(buf + 9, 33, h, sizeof h);
+    return buf;
 }
 
 int c360_segment_parse_one(const c360_segment_ctx *cx, int type, const char *body, size_t len, int64_t received_ms,

@@ -22,9 +22,17 @@ typedef struct c360_segment_ctx {
 int c360_segment_parse_one(const c360_segment_ctx *cx, int type, const char *body, size_t len, int64_t received_ms,
                            c360_event *ev, char *err, size_t errlen);
 
+#define C360_SEGMENT_MID_MAX 256   /* bytes of a messageId */
+
+/* The messageId for a record's place in its source ("FILE#LINE", "kafka-TOPIC-P-OFFSET"): the
+ * place itself, or "c360-src-" and its keyed hash when it is longer than a messageId may be
+ * (written into buf). Stable for a store, so that reading the record again deduplicates. */
+const char *c360_segment_fallback_id(const c360_segment_ctx *cx, const char *place, char buf[C360_SEGMENT_MID_MAX + 1]);
+
 /* The same for a record of a replayable source (an NDJSON line of `c360 load`, a Kafka message):
  * an event without a messageId (absent or "") gets `fallback_mid` (its place in the source, e.g.
- * "FILE#LINE"), so that reading the same record again deduplicates; NULL: a random one. */
+ * "FILE#LINE", through c360_segment_fallback_id), so that reading the same record again
+ * deduplicates; NULL: a random one. */
 int c360_segment_parse_record(const c360_segment_ctx *cx, int type, const char *body, size_t len, int64_t received_ms,
                               const char *fallback_mid, c360_event *ev, char *err, size_t errlen);
 

@@ -169,6 +169,23 @@ test('local CSV file with a mapping (quoted fields, a bad row reported by line, 
   assertCleanExit(await srv.stop());
 });
 
+test('a place longer than a messageId (a deep path): records without an id load, and load once', { timeout: 120_000 }, async () => {
+  const dir = path.join(tmp, 'deep');
+  const deep = path.join(tmp, 'd'.repeat(120), 'e'.repeat(150));   // "FILE#LINE" is over 256 bytes
+  fs.mkdirSync(deep, { recursive: true });
+  const seg = path.join(deep, 'seg.ndjson'), rec = path.join(deep, 'rec.ndjson');
+  fs.writeFileSync(seg, toNdjson([1, 2, 3].map((i) => ({ type: 'track', event: 'Deep', userId: 'deep1', timestamp: new Date(T0 + i).toISOString() }))));
+  fs.writeFileSync(rec, toNdjson(activity('deep', 1, 4)));
+  for (const force of [[], ['--force']]) {
+    const a = await load(['--data-dir', dir, ...force, seg]);
+    assert.equal(a.code, 0, a.err);
+    assert.match(a.err, force.length ? /0 events loaded.*3 duplicates skipped/ : /3 events loaded/);
+    const b = await load(['--data-dir', dir, '--config', cfg, '--mapping', 'user_activity', ...force, rec]);
+    assert.equal(b.code, 0, b.err);
+    assert.match(b.err, force.length ? /0 events loaded.*4 duplicates skipped/ : /4 events loaded/);
+  }
+});
+
 test('an http URL: NDJSON records through a mapping; a missing URL fails clearly', { timeout: 120_000 }, async () => {
   const dir = path.join(tmp, 'url');
   const recs = [];

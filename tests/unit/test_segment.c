@@ -531,6 +531,25 @@ static void test_fallback_message_id(void **state)
     assert_memory_equal(b.message_id, "c360-", 5);
     c360_event_release(&a);
     c360_event_release(&b);
+    /* a place longer than the messageId limit (a long S3 key): a stable id within it */
+    char longfb[600];
+    memset(longfb, 'k', sizeof longfb - 1);
+    longfb[sizeof longfb - 1] = 0;
+    c360_event c, d;
+    memset(&c, 0, sizeof c);
+    memset(&d, 0, sizeof d);
+    assert_int_equal(c360_segment_parse_record(&f->cx, -1, no_id[0], strlen(no_id[0]), 1000, longfb, &c, err, sizeof err), 0);
+    assert_int_equal(c360_segment_parse_record(&f->cx, -1, no_id[0], strlen(no_id[0]), 1000, longfb, &d, err, sizeof err), 0);
+    assert_memory_equal(c.message_id, "c360-src-", 9);
+    assert_int_equal(strlen(c.message_id), 9 + 32);
+    assert_string_equal(c.message_id, d.message_id);
+    longfb[300] = 'x';
+    c360_event_release(&d);
+    memset(&d, 0, sizeof d);
+    assert_int_equal(c360_segment_parse_record(&f->cx, -1, no_id[0], strlen(no_id[0]), 1000, longfb, &d, err, sizeof err), 0);
+    assert_string_not_equal(c.message_id, d.message_id);
+    c360_event_release(&c);
+    c360_event_release(&d);
 }
 
 /* ------------------------------------------------------------------ limits */
