@@ -50,6 +50,8 @@ typedef struct {
     char *err;
     size_t errlen;
     const char *fallback_mid;   /* messageId of an event without one (NULL: a random one) */
+    int has_batch_sent;         /* the batch's own sentAt, for events without one */
+    int64_t batch_sent;
 } pctx;
 
 static int fail(pctx *p, int code, const char *fmt, const char *field)
@@ -316,6 +318,11 @@ static int parse_event(pctx *p, int obj, int forced_type, int batch_ctx, int bat
         (rc = get_time(p, obj, "sentAt", &sent, &has_sent)))
         return rc;
     ev->received_ms = received_ms;
+    if (!has_sent && p->has_batch_sent) {
+        /* libraries that batch (mobile, analytics.js's batching) put sentAt on the batch */
+        sent = p->batch_sent;
+        has_sent = 1;
+    }
     if (has_ots && has_sent) ev->ts = received_ms - (sent - ots);
     else if (has_ts) ev->ts = ts;
     else if (has_ots) ev->ts = ots;
@@ -424,7 +431,7 @@ int c360_segment_parse_record(const c360_segment_ctx *cx, int type, const char *
     c360_json_init(&j);
     int rc = parse_doc(&j, body, len, err, errlen);
     if (rc == 0) {
-        pctx p = {cx, &j, ev, err, errlen, fallback_mid};
+        pctx p = {cx, &j, ev, err, errlen, fallback_mid, 0, 0};
         rc = parse_event(&p, 0, type, -1, -1, received_ms);
         if (rc) c360_event_release(ev);
     }
@@ -455,13 +462,19 @@ int c360_segment_parse_batch(const c360_segment_ctx *cx, const char *body, size_
     int t_ctx = c360_json_get(&j, 0, "context"), t_int = c360_json_get(&j, 0, "integrations");
     if (t_ctx >= 0 && j.tok[t_ctx].type != CJ_OBJECT) t_ctx = -1;
     if (t_int >= 0 && j.tok[t_int].type != CJ_OBJECT) t_int = -1;
+    /* the batch's sentAt: checked like an event's, applied to the events without their own */
+    pctx top = {cx, &j, NULL, err, errlen, NULL, 0, 0};
+    if ((rc = get_time(&top, 0, "sentAt", &top.batch_sent, &top.has_batch_sent))) {
+        c360_json_release(&j);
+        return rc;
+    }
     int cnt = j.tok[t_batch].size, nbad = 0;
     c360_event *out = xcalloc((size_t)(cnt ? cnt : 1), sizeof *out);
     int k = t_batch + 1;
     sb_addc(errors, '[');
     for (int i = 0; i < cnt; i++) {
         char e[256];
-        pctx p = {cx, &j, &out[i], e, sizeof e, NULL};
+        pctx p = {cx, &j, &out[i], e, sizeof e, NULL, top.has_batch_sent, top.batch_sent};
         int r = parse_event(&p, k, -1, t_ctx, t_int, received_ms);
         if (r) {
             c360_event_release(&out[i]);

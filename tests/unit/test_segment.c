@@ -370,6 +370,36 @@ static void test_skew_correction(void **state)
     c360_event_release(&ev);
 }
 
+/* a batch's own sentAt (mobile libraries, analytics.js batching) corrects the events without one */
+static void test_batch_sent_at(void **state)
+{
+    fx *f = *state;
+    static const char body[] =
+        "{\"sentAt\":\"2020-01-01T01:00:00.000Z\",\"batch\":["
+        "{\"type\":\"track\",\"event\":\"A\",\"userId\":\"u\",\"originalTimestamp\":\"2020-01-01T00:00:00.000Z\"},"
+        "{\"type\":\"track\",\"event\":\"B\",\"userId\":\"u\",\"originalTimestamp\":\"2020-01-01T00:00:00.000Z\","
+        "\"sentAt\":\"2020-01-01T00:00:10.000Z\"},"
+        "{\"type\":\"track\",\"event\":\"C\",\"userId\":\"u\",\"timestamp\":\"2020-05-05T00:00:00.000Z\"}]}";
+    c360_event *evs = NULL;
+    int n = 0;
+    strbuf errors = STRBUF_INIT;
+    char err[256];
+    assert_int_equal(c360_segment_parse_batch(&f->cx, body, sizeof body - 1, R0, &evs, &n, &errors, err, sizeof err), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(evs[0].ts, R0 - 3600000LL);   /* the batch's sentAt: the clock 1 h behind */
+    assert_int_equal(evs[1].ts, R0 - 10000);       /* its own sentAt wins */
+    int64_t want;
+    assert_int_equal(c360_time_parse("2020-05-05T00:00:00.000Z", 24, &want), 0);
+    assert_int_equal(evs[2].ts, want);             /* no originalTimestamp: timestamp as given */
+    c360_events_free(evs, n);
+    sb_reset(&errors);
+    /* a batch sentAt that is not a time is refused like an event's */
+    static const char bad[] = "{\"sentAt\":\"yesterday\",\"batch\":[{\"type\":\"track\",\"event\":\"A\",\"userId\":\"u\"}]}";
+    assert_int_equal(c360_segment_parse_batch(&f->cx, bad, sizeof bad - 1, R0, &evs, &n, &errors, err, sizeof err), C360_EEVENT);
+    assert_non_null(strstr(err, "sentAt"));
+    sb_release(&errors);
+}
+
 static void test_explicit_timestamp(void **state)
 {
     fx *f = *state;
@@ -883,6 +913,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_missing_and_blocked_ids, setup, teardown),
         cmocka_unit_test_setup_teardown(test_embedded_nul_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_skew_correction, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_sent_at, setup, teardown),
         cmocka_unit_test_setup_teardown(test_explicit_timestamp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stored_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_generated_message_id, setup, teardown),
