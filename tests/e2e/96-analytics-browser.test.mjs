@@ -7,6 +7,8 @@
 // the same page cannot read the answers (the browser blocks them): the header is what makes it work.
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import https from 'node:https';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,7 +16,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { after } from 'node:test';
 import { chromium } from 'playwright-core';
-import { useServer, startServer, eventually, WRITE_KEY } from './lib/server.mjs';
+import { useServer, startServer, eventually, WRITE_KEY, ADMIN_KEY } from './lib/server.mjs';
+import { spawnServe, freePort } from './lib/privacy.mjs';
 import { getProfile, uid } from './lib/api.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -60,6 +63,7 @@ async function setup() {
   browser = await chromium.launchPersistentContext(profileDir, {
     executablePath: CHROMIUM,
     headless: true,
+    ignoreHTTPSErrors: true,   // the batching test's c360 has a self-signed certificate
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync'],
   });
@@ -71,9 +75,10 @@ after(async () => {
   if (profileDir) fs.rmSync(profileDir, { recursive: true, force: true });
 });
 
-// Opens the shop's page and runs `calls` through analytics.js pointed at the c360 on `port`.
+// Opens the shop's page and runs `calls` through analytics.js pointed at the c360 on `port`
+// (`segmentio`: more settings of its Segment.io integration, e.g. the batching strategy).
 // Returns what the library sent to c360 (method, path, status, CORS header) and the page's errors.
-async function runPage(port, calls) {
+async function runPage(port, calls, { segmentio = {}, protocol = 'http', waitMs = 1500 } = {}) {
   const page = await browser.newPage();
   const sent = [], errors = [];
   page.on('console', (m) => { if (m.type() === 'error') errors.push(`${m.text()} (${m.location()?.url})`); });
@@ -90,14 +95,14 @@ async function runPage(port, calls) {
     if (u.port === String(port)) sent.push({ method: rq.method(), path: u.pathname, failed: rq.failure()?.errorText });
   });
   await page.goto(`http://127.0.0.1:${site.address().port}/`);
-  const anonymousId = await page.evaluate(async ({ port, writeKey, calls }) => {
+  const anonymousId = await page.evaluate(async ({ port, writeKey, calls, segmentio, protocol }) => {
     const [analytics] = await window.AnalyticsNext.AnalyticsBrowser.load(
-      { writeKey, cdnSettings: { integrations: { 'Segment.io': { apiKey: writeKey, apiHost: `127.0.0.1:${port}/v1`, protocol: 'http' } } } },
+      { writeKey, cdnSettings: { integrations: { 'Segment.io': { apiKey: writeKey, apiHost: `127.0.0.1:${port}/v1`, protocol, ...segmentio } } } },
       { disableClientPersistence: true, retryQueue: true });
     for (const [fn, ...args] of calls) await analytics[fn](...args);
     return analytics.user().anonymousId();
-  }, { port, writeKey: WRITE_KEY, calls });
-  await new Promise((r) => setTimeout(r, 1500));   // a retry would come within a second
+  }, { port, writeKey: WRITE_KEY, calls, segmentio, protocol });
+  await new Promise((r) => setTimeout(r, waitMs));   // a retry (or a batch's timer) would come by then
   await page.close();
   return { sent, errors, anonymousId };
 }
@@ -128,6 +133,46 @@ fx.test('analytics.js 2.0 in Chromium: browse, sign in, order -> one profile; ea
     for (const want of [`user_id:${user}`, `anonymous_id:${anonymousId}`, `email:${email.toLowerCase()}`])
       assert.ok(ids.has(want), `${want} in ${[...ids].join(', ')}`);
     assert.equal(p.traits?.name, 'Ajs Tester');
+  });
+
+fx.test('analytics.js batching mode (it posts to https://HOST/v1/b): one request per batch, 200 with CORS, every event once',
+  { timeout: 120_000 }, async () => {
+    await setup();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'c360-ajs-tls-'));
+    const cert = path.join(dir, 'cert.pem'), key = path.join(dir, 'key.pem');
+    const ssl = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+      '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+    assert.equal(ssl.status, 0, String(ssl.stderr));
+    const port = await freePort();
+    const ca = fs.readFileSync(cert);
+    const s = await spawnServe(['--listen', `127.0.0.1:${port}`, '--data-dir', path.join(dir, 'data'), '--write-key', WRITE_KEY,
+      '--admin-key', ADMIN_KEY, '--tls-cert', cert, '--tls-key', key],
+    { ready: () => new Promise((resolve) => https.get(`https://127.0.0.1:${port}/readyz`, { ca }, (r) => { r.resume(); resolve(r.statusCode === 200); })
+      .on('error', () => resolve(false))) });
+    try {
+      assert.ok(s.running, s.stderr);
+      const user = `ajs-b-${tag}`;
+      const { sent, errors } = await runPage(port, [
+        ['track', 'Product Viewed', { product_id: 'sku-2' }],
+        ['identify', user, { email: `ajsb.${tag}@example.com` }],
+        ['track', 'Product Added', { product_id: 'sku-2' }],
+        ['track', 'Order Completed', { order_id: `ob-${tag}`, revenue: 3 }],
+      ], { protocol: 'https', segmentio: { deliveryStrategy: { strategy: 'batching', config: { size: 3, timeout: 300 } } }, waitMs: 2500 });
+      assert.deepEqual(errors, [], 'no page errors');
+      assert.deepEqual(sent.map((x) => `${x.method} ${x.path} ${x.status} ${x.cors}`), ['POST /v1/b 200 *', 'POST /v1/b 200 *'],
+        `a batch of three, then the last event on the timer: ${JSON.stringify(sent)}`);
+      const r = await new Promise((resolve, reject) => https.get(`https://127.0.0.1:${port}/v1/profiles/user_id:${user}`,
+        { ca, headers: { authorization: `Bearer ${ADMIN_KEY}` } }, (res) => {
+          let b = '';
+          res.on('data', (d) => { b += d; });
+          res.on('end', () => resolve({ status: res.statusCode, json: JSON.parse(b) }));
+        }).on('error', reject));
+      assert.equal(r.status, 200);
+      assert.equal(r.json.counts.total, 4, JSON.stringify(r.json.counts));
+    } finally {
+      await s.stop().catch(() => {});
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
 fx.test('CORS preflight on a tracking path: 204 with the allowed methods and headers; none on the profile API', async (srv) => {
