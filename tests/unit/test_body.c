@@ -15,6 +15,8 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "test_zlib.h"
+
 #include "serving/body.h"
 
 static void test_coding_names(void **state)
@@ -32,21 +34,6 @@ static void test_coding_names(void **state)
     }
 }
 
-/* windowBits: 31 gzip, 15 zlib, -15 raw deflate */
-static size_t squeeze(const char *in, size_t n, int wbits, unsigned char *out, size_t cap)
-{
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, wbits, 8, Z_DEFAULT_STRATEGY), Z_OK);
-    z.next_in = (unsigned char *)(uintptr_t)in;
-    z.avail_in = (unsigned)n;
-    z.next_out = out;
-    z.avail_out = (unsigned)cap;
-    assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
-    size_t got = cap - z.avail_out;
-    deflateEnd(&z);
-    return got;
-}
 
 static char text[300000];
 static unsigned char packed[400000];
@@ -67,7 +54,7 @@ static void test_decodes_each_format(void **state)
         {C360_CODING_GZIP, 31}, {C360_CODING_GZIP, 15}, {C360_CODING_DEFLATE, 15}, {C360_CODING_DEFLATE, -15},
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
-        size_t pn = squeeze(text, n, f[i].wbits, packed, sizeof packed);
+        size_t pn = test_deflate(text, n, f[i].wbits, packed, sizeof packed);
         strbuf out = STRBUF_INIT;
         sb_adds(&out, "pre");
         char err[128] = "";
@@ -92,16 +79,16 @@ static void test_decodes_each_format(void **state)
 static void test_gzip_members(void **state)
 {
     (void)state;
-    size_t a = squeeze("{\"userId\":", 10, 31, packed, sizeof packed);
-    size_t b = squeeze("\"u1\"}", 5, 31, packed + a, sizeof packed - a);
+    size_t a = test_deflate("{\"userId\":", 10, 31, packed, sizeof packed);
+    size_t b = test_deflate("\"u1\"}", 5, 31, packed + a, sizeof packed - a);
     strbuf out = STRBUF_INIT;
     char err[128] = "";
     assert_int_equal(c360_body_decode(C360_CODING_GZIP, (const char *)packed, a + b, 100, &out, err, sizeof err), 0);
     assert_string_equal(out.buf, "{\"userId\":\"u1\"}");
     sb_release(&out);
     /* deflate has one stream: more data after it is an error */
-    a = squeeze("x", 1, 15, packed, sizeof packed);
-    b = squeeze("y", 1, 15, packed + a, sizeof packed - a);
+    a = test_deflate("x", 1, 15, packed, sizeof packed);
+    b = test_deflate("y", 1, 15, packed + a, sizeof packed - a);
     assert_int_equal(c360_body_decode(C360_CODING_DEFLATE, (const char *)packed, a + b, 100, &out, err, sizeof err), -1);
     assert_non_null(strstr(err, "after the end"));
     assert_int_equal(out.len, 0);
@@ -112,7 +99,7 @@ static void test_limit(void **state)
 {
     (void)state;
     size_t n = make_text();
-    size_t pn = squeeze(text, n, 31, packed, sizeof packed);
+    size_t pn = test_deflate(text, n, 31, packed, sizeof packed);
     char err[128];
     for (size_t limit = n - 2; limit <= n + 1; limit++) {
         strbuf out = STRBUF_INIT;
@@ -151,7 +138,7 @@ static void test_bad_data(void **state)
 {
     (void)state;
     size_t n = make_text();
-    size_t pn = squeeze(text, n, 31, packed, sizeof packed);
+    size_t pn = test_deflate(text, n, 31, packed, sizeof packed);
     char err[128];
     strbuf out = STRBUF_INIT;
     sb_adds(&out, "keep");

@@ -15,22 +15,10 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "test_zlib.h"
+
 #include "sources/gzstream.h"
 
-static size_t gz(const char *in, size_t n, unsigned char *out, size_t cap)
-{
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY), Z_OK);
-    z.next_in = (unsigned char *)(uintptr_t)in;
-    z.avail_in = (unsigned)n;
-    z.next_out = out;
-    z.avail_out = (unsigned)cap;
-    assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
-    size_t got = cap - z.avail_out;
-    deflateEnd(&z);
-    return got;
-}
 
 static char text[400000];
 static unsigned char packed[500000];
@@ -77,8 +65,8 @@ static void test_members_read_back(void **state)
     (void)state;
     size_t n = make_text(), cut = n / 3;
     while (text[cut - 1] != '\n') cut++;
-    size_t a = gz(text, cut, packed, sizeof packed);
-    size_t b = gz(text + cut, n - cut, packed + a, sizeof packed - a);
+    size_t a = test_deflate(text, cut, 31, packed, sizeof packed);
+    size_t b = test_deflate(text + cut, n - cut, 31, packed + a, sizeof packed - a);
     c360_gz *g;
     FILE *fp = open_mem(packed, a + b, &g);
     static char back[sizeof text];
@@ -109,7 +97,7 @@ static void test_truncated_and_damaged(void **state)
 {
     (void)state;
     size_t n = make_text();
-    size_t pn = gz(text, n, packed, sizeof packed);
+    size_t pn = test_deflate(text, n, 31, packed, sizeof packed);
     static char back[sizeof text];
     size_t len;
     /* cut anywhere after the header: never a clean end */
