@@ -143,8 +143,6 @@ int c360_call_submit_customer_event(c360_call *c, uint64_t pid, const char *name
 /* one tracking request between the loop, the worker and the engine */
 typedef struct {
     int arg;               /* event type, or -1 for a batch */
-    int coding;            /* C360_CODING_* of body: the worker decodes it */
-    size_t limit;          /* the largest decoded body */
     int64_t now;           /* when the loop received it */
     char *body;            /* a copy (the request may go away meanwhile); freed on the loop with the rest */
     size_t len;
@@ -197,12 +195,11 @@ static void ingest_parse(void *arg)
     strbuf dec = STRBUF_INIT;
     const char *body = x->body;
     size_t len = x->len;
-    if (x->coding) {
-        rc = c360_body_decode(x->coding, x->body, x->len, x->limit, &dec, x->err, sizeof x->err);
+    if (cr->call.coding) {
+        size_t limit = c360_call_body_limit(&cr->call);
+        rc = c360_body_decode(cr->call.coding, x->body, x->len, limit, &dec, x->err, sizeof x->err);
         if (rc) {
-            if (rc > 0) snprintf(x->err, sizeof x->err, "the body decompresses to more than %zu bytes (%zu KB), the limit", x->limit,
-                                 x->limit / 1024);
-            x->rc = rc < 0 ? C360_EBODY : x->arg < 0 ? C360_EBATCHBIG : C360_ETOOBIG;
+            x->rc = c360_call_body_refusal(&cr->call, rc, limit, x->err, sizeof x->err);
             sb_release(&dec);
             h2o_multithread_send_message(&cr->call.t->done_rx, &cr->msg);
             return;
@@ -255,8 +252,6 @@ static int api_ingest(c360_call *c)
     }
     ingest_ctx *x = xcalloc(1, sizeof *x);
     x->arg = c->arg;
-    x->coding = c->coding;
-    x->limit = c360_call_body_limit(c);
     x->now = c360_now_ms();
     x->len = req->entity.len;
     x->body = xmalloc(x->len + 1);

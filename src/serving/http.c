@@ -42,7 +42,7 @@ void c360_respond(c360_call *c, int status, const char *ctype, const char *body,
     req->res.reason = status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, ctype, strlen(ctype));
     const char *origin = c->srv->d.cfg->cors_origin;
-    if (c->cors && origin && *origin)
+    if ((c->flags & C360_RF_CORS) && origin && *origin)
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ACCESS_CONTROL_ALLOW_ORIGIN, NULL, origin, strlen(origin));
     h2o_send_inline(req, body, len);
     c360_metrics *m = c->srv->d.metrics;
@@ -216,6 +216,13 @@ size_t c360_call_body_limit(const c360_call *c)
     return c->srv->h2o_config.max_request_entity_size;
 }
 
+int c360_call_body_refusal(const c360_call *c, int rc, size_t limit, char *err, size_t errlen)
+{
+    if (rc < 0) return C360_EBODY;   /* err says why */
+    snprintf(err, errlen, "the body decompresses to more than %zu bytes (%zu KB), the limit", limit, limit / 1024);
+    return !(c->flags & C360_RF_OWN_BODY) ? C360_EBODY : c->arg < 0 ? C360_EBATCHBIG : C360_ETOOBIG;
+}
+
 static void body_dispose(void *p)
 {
     sb_release(p);
@@ -232,9 +239,8 @@ static int decode_body(c360_call *c, int coding)
     char err[160];
     int rc = c360_body_decode(coding, req->entity.base, req->entity.len, limit, sb, err, sizeof err);
     if (rc) {
-        if (rc < 0) c360_respond_error(c, C360_EBODY, "%s", err);
-        else c360_respond_error(c, !(c->flags & C360_RF_OWN_BODY) ? C360_EBODY : c->arg < 0 ? C360_EBATCHBIG : C360_ETOOBIG,
-                                "the body decompresses to more than %zu bytes (%zu KB), the limit", limit, limit / 1024);
+        int code = c360_call_body_refusal(c, rc, limit, err, sizeof err);
+        c360_respond_error(c, code, "%s", err);
         return -1;
     }
     req->entity = h2o_iovec_init(sb->buf, sb->len);
@@ -298,7 +304,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         int match = d->prefix ? (plen > dl && !memcmp(path, d->path, dl)) : (plen == dl && !memcmp(path, d->path, dl));
         if (!match) continue;
         path_known = 1;
-        if (d->flags & C360_RF_CORS) c.cors = 1;
+        c.flags |= d->flags & C360_RF_CORS;   /* a preflight or a 405 there is answered with CORS too */
         if (req->method.len == strlen(d->method) && !memcmp(req->method.base, d->method, req->method.len)) {
             r = d;
             if (d->prefix) {
@@ -308,7 +314,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
             break;
         }
     }
-    if (!r && c.cors && h2o_memis(req->method.base, req->method.len, H2O_STRLIT("OPTIONS"))) {
+    if (!r && (c.flags & C360_RF_CORS) && h2o_memis(req->method.base, req->method.len, H2O_STRLIT("OPTIONS"))) {
         preflight(&c);
         return 0;
     }

@@ -63,8 +63,7 @@ typedef struct c360_call {
     const char *query;         /* raw query string without '?', or NULL */
     size_t querylen;
     int arg;                   /* route argument (event type for ingest) */
-    int flags;                 /* the route's C360_RF_* */
-    int cors;                  /* the route answers with Access-Control-Allow-Origin */
+    int flags;                 /* the route's C360_RF_* (before a method matched: RF_CORS of the path) */
     int coding;                /* C360_CODING_* of a body the handler decodes itself (a route with
                                   C360_RF_OWN_BODY, called with a key in a header); otherwise on_req has
                                   already decoded req->entity and this is 0 */
@@ -78,6 +77,9 @@ void c360_respond_error(c360_call *c, int code, const char *fmt, ...) __attribut
 int c360_call_find_pid(c360_call *c, const char *ident, size_t n, uint64_t *pid);
 /* The largest body (decoded) the call's route takes. */
 size_t c360_call_body_limit(const c360_call *c);
+/* The error for a c360_body_decode refusal rc (< 0: bad data, err already says why; > 0: past
+ * `limit`, err is written): invalid_body, or a tracking call's own size error. */
+int c360_call_body_refusal(const c360_call *c, int rc, size_t limit, char *err, size_t errlen);
 /* Records an audit entry for this call (action, subject pid or 0, extra detail JSON or NULL). */
 void c360_audit_call(c360_call *c, const char *action, uint64_t subject_pid, const char *detail, int durable);
 
