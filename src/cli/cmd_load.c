@@ -214,30 +214,7 @@ static void *fetch_main(void *arg)
     return NULL;
 }
 
-/* a gzip-compressed object: its name (before ?query or #) ends in .gz */
-static int obj_is_gz(const obj *o)
-{
-    size_t n = strcspn(o->uri, "?#");
-    return n >= 3 && !strncasecmp(o->uri + n - 3, ".gz", 3);
-}
-
-static int open_raw(loader *L, const obj *o, FILE **fp, fetch **fe);
-
-/* Opens object o for reading; *fp set (NULL on failure). Remote objects start a fetch thread
- * (*fe, joined by close_obj even when this fails); .gz objects are read decompressed (*gz). */
-static int open_obj(loader *L, const obj *o, FILE **fp, fetch **fe, c360_gz **gz)
-{
-    *gz = NULL;
-    if (open_raw(L, o, fp, fe)) { *fp = NULL; return -1; }
-    if (!obj_is_gz(o)) return 0;
-    *fp = c360_gz_open(*fp, gz);
-    if (!*fp) {
-        snprintf(L->errmsg, sizeof L->errmsg, "cannot read %s as gzip: %s", o->uri, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
+/* Opens object o as it is stored; *fp set. Remote objects start a fetch thread (*fe). */
 static int open_raw(loader *L, const obj *o, FILE **fp, fetch **fe)
 {
     *fe = NULL;
@@ -262,6 +239,28 @@ static int open_raw(loader *L, const obj *o, FILE **fp, fetch **fe)
     }
     *fp = fdopen(pfd[0], "rb");
     *fe = f;
+    return 0;
+}
+
+/* a gzip-compressed object: its name (before ?query or #) ends in .gz */
+static int obj_is_gz(const obj *o)
+{
+    size_t n = strcspn(o->uri, "?#");
+    return n >= 3 && !strncasecmp(o->uri + n - 3, ".gz", 3);
+}
+
+/* Opens object o for reading; *fp set (NULL on failure). Remote objects start a fetch thread
+ * (*fe, joined by close_obj even when this fails); .gz objects are read decompressed (*gz). */
+static int open_obj(loader *L, const obj *o, FILE **fp, fetch **fe, c360_gz **gz)
+{
+    *gz = NULL;
+    if (open_raw(L, o, fp, fe)) { *fp = NULL; return -1; }
+    if (!obj_is_gz(o)) return 0;
+    *fp = c360_gz_open(*fp, gz);
+    if (!*fp) {
+        snprintf(L->errmsg, sizeof L->errmsg, "cannot read %s as gzip: %s", o->uri, strerror(errno));
+        return -1;
+    }
     return 0;
 }
 
