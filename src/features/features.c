@@ -15,6 +15,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <string.h>
 #include <uthash.h>
 
@@ -241,6 +242,13 @@ static const char *const builtins[] = {"session_page_views", "time_since_last_ev
                                        "products_of_interest", "lifetime_spend", "order_count", "last_purchase_at",
                                        "average_order_value", "rfm", "late_events", NULL};
 
+/* Help desks spell statuses differently (Zendesk's REST API "solved", its event payloads
+ * "SOLVED"); a ticket is open until it is solved, closed or deleted. */
+static int ticket_open(const char *status)
+{
+    return strcasecmp(status, "solved") && strcasecmp(status, "closed") && strcasecmp(status, "deleted");
+}
+
 /* 1 + the number of edges v reaches */
 static int rscore(double v, const double *lim)
 {
@@ -275,7 +283,7 @@ int feature_value(c360_features *f, const c360_profile *p, const fstate *s, int6
         int open = 0;
         for (int i = 0; i < s->ntickets; i++) {
             if (s->tickets[i].ts > *upd) *upd = s->tickets[i].ts;
-            if (strcmp(s->tickets[i].status, "solved") && strcmp(s->tickets[i].status, "closed")) open = 1;
+            if (ticket_open(s->tickets[i].status)) open = 1;
         }
         sb_adds(out, open ? "true" : "false");
     } else if (!strcmp(name, "cart")) {

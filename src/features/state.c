@@ -374,7 +374,9 @@ int fstate_apply(fstate *s, const fsettings *cfg, const c360_event *ev, const c3
             char *tid = json_text(j, c360_json_get(j, props, "ticket_id"));
             char *st = json_text(j, c360_json_get(j, props, "status"));
             const char *verb = name + 7;
-            const char *status = st ? st
+            /* a deleted ticket is gone whatever its last status said */
+            const char *status = !strcmp(verb, "Deleted") ? "deleted"
+                                 : st ? st
                                  : !strcmp(verb, "Solved") || !strcmp(verb, "Resolved") ? "solved"
                                  : !strcmp(verb, "Closed") ? "closed"
                                  : "open";

@@ -9,7 +9,8 @@
  *
  * Auth is the signature, not an API key (the route has roles 0): HMAC-SHA256 over the raw body
  * with the source's secret, sent as `X-C360-Signature: sha256=<hex>` (header, prefix and hex or
- * base64 encoding configurable), compared in constant time. A request without a valid signature
+ * base64 encoding configurable; optionally over a timestamp header's value followed by the body,
+ * as Zendesk signs), compared in constant time. A request without a valid signature
  * is refused with 401 before its body is looked at; a source without a secret cannot be
  * configured. The section is read on the first webhook request (the server core has no hook for
  * this module), and a broken section answers 500 with the reason, and logs it. */
@@ -35,6 +36,7 @@ typedef struct wh_source {
     size_t secret_len;
     char *header;          /* lower-case header name */
     char *prefix;          /* before the encoded MAC, e.g. "sha256=" */
+    char *ts_header;       /* lower-case; when set, the MAC covers this header's value, then the body */
     int base64;            /* MAC encoding: hex (0) or base64 */
     int format;            /* 0 by Content-Type, 1 JSON, 2 form */
     const c360_mapping *maps[MAX_MAPS];
@@ -118,6 +120,13 @@ static int read_source(yaml_document_t *d, const char *name, yaml_node_t *n, wh_
         } else if (!strcmp(key, "signature_prefix")) {
             free(s->prefix);
             s->prefix = xstrdup(val);
+        } else if (!strcmp(key, "signature_timestamp_header")) {
+            free(s->ts_header);
+            s->ts_header = NULL;
+            if (*val) {
+                s->ts_header = xstrdup(val);
+                for (char *c = s->ts_header; *c; c++) *c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+            }
         } else if (!strcmp(key, "signature_encoding")) {
             if (!strcmp(val, "hex")) s->base64 = 0;
             else if (!strcmp(val, "base64")) s->base64 = 1;
@@ -129,7 +138,7 @@ static int read_source(yaml_document_t *d, const char *name, yaml_node_t *n, wh_
             else { snprintf(err, errlen, "webhook source '%s': format is json, form or auto", name); return -1; }
         } else {
             snprintf(err, errlen, "webhook source '%s': unknown key '%s' (secret, secret_env, mapping, format, signature_header, "
-                                  "signature_prefix, signature_encoding)", name, key);
+                                  "signature_prefix, signature_encoding, signature_timestamp_header)", name, key);
             return -1;
         }
     }
@@ -139,7 +148,11 @@ static int read_source(yaml_document_t *d, const char *name, yaml_node_t *n, wh_
     }
     if (!s->nmaps) {
         /* the built-ins serve sources named after them */
-        if (!strcmp(name, "zendesk")) add_map(s, "zendesk", err, errlen);
+        if (!strcmp(name, "zendesk")) {
+            add_map(s, "zendesk", err, errlen);
+            add_map(s, "zendesk_ticket_events", err, errlen);
+            add_map(s, "zendesk_user_events", err, errlen);
+        }
         else if (!strcmp(name, "mailchimp")) {
             add_map(s, "mailchimp", err, errlen);
             add_map(s, "mailchimp_consent_revoked", err, errlen);
@@ -224,6 +237,12 @@ static int signature_ok(const wh_source *s, h2o_req_t *req)
     const char *enc = v.base + pl;
     size_t el = v.len - pl;
     while (el && (enc[el - 1] == ' ' || enc[el - 1] == '\t')) el--;
+    h2o_iovec_t ts = {NULL, 0};
+    if (s->ts_header) {
+        ssize_t ti = h2o_find_header_by_str(&req->headers, s->ts_header, strlen(s->ts_header), -1);
+        if (ti < 0 || req->headers.entries[ti].value.len == 0) return 0;
+        ts = req->headers.entries[ti].value;
+    }
     unsigned char got[crypto_auth_hmacsha256_BYTES], want[crypto_auth_hmacsha256_BYTES];
     size_t gl = 0;
     int dec = s->base64 ? sodium_base642bin(got, sizeof got, enc, el, NULL, &gl, NULL, sodium_base64_VARIANT_ORIGINAL)
@@ -231,6 +250,7 @@ static int signature_ok(const wh_source *s, h2o_req_t *req)
     if (dec != 0 || gl != sizeof got) return 0;
     crypto_auth_hmacsha256_state st;
     crypto_auth_hmacsha256_init(&st, s->secret, s->secret_len);
+    if (ts.len) crypto_auth_hmacsha256_update(&st, (const unsigned char *)ts.base, ts.len);
     crypto_auth_hmacsha256_update(&st, (const unsigned char *)req->entity.base, req->entity.len);
     crypto_auth_hmacsha256_final(&st, want);
     return sodium_memcmp(got, want, sizeof want) == 0;
@@ -264,8 +284,8 @@ static int api_webhook(c360_call *c)
     }
     /* the signature is the authentication: nothing of the body is used before it is verified */
     if (!signature_ok(s, req)) {
-        c360_respond_error(c, C360_EAUTH, "missing or invalid signature (%s: %s<HMAC-SHA256 of the body, %s>)", s->header, s->prefix,
-                           s->base64 ? "base64" : "hex");
+        c360_respond_error(c, C360_EAUTH, "missing or invalid signature (%s: %s<HMAC-SHA256 of %s%sthe body, %s>)", s->header, s->prefix,
+                           s->ts_header ? s->ts_header : "", s->ts_header ? " followed by " : "", s->base64 ? "base64" : "hex");
         return 0;
     }
     if (atomic_load(&srv->draining)) {

@@ -9,11 +9,17 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Built-in mappings (docs/SOURCES.md shows the bodies they expect). Form-encoded bodies become a
- * flat object keyed by the field names, so Mailchimp's data[email] is the path `data[email]`. */
+/* Built-in mappings (docs/SOURCES.md shows the bodies they expect). `zendesk` reads the body a
+ * Zendesk trigger sends (its JSON is written by the admin, with the requester's email);
+ * `zendesk_ticket_events` and `zendesk_user_events` read Zendesk's own event payloads
+ * (`zen:event-type:...` with a `detail` object: tickets name only the requester's Zendesk id,
+ * user events link that id to the email). Form-encoded bodies become a flat object keyed by the
+ * field names, so Mailchimp's data[email] is the path `data[email]`. */
 const char c360_webhook_builtin_mappings[] =
     "mappings:\n"
     "  zendesk:\n"
+    "    filters:\n"
+    "      - {not: {field: detail, exists: true}}\n"
     "    event:\n"
     "      field: type\n"
     "      values:\n"
@@ -31,6 +37,40 @@ const char c360_webhook_builtin_mappings[] =
     "      subject: ticket.subject\n"
     "      status: ticket.status\n"
     "      priority: ticket.priority\n"
+    "    constants:\n"
+    "      context.integration.name: zendesk\n"
+    "  zendesk_ticket_events:\n"
+    "    filters:\n"
+    "      - {field: detail.requester_id, exists: true}\n"
+    "      - {field: detail.id, exists: true}\n"
+    "    event:\n"
+    "      field: type\n"
+    "      values:\n"
+    "        zen:event-type:ticket.created: Ticket Created\n"
+    "        zen:event-type:ticket.soft_deleted: Ticket Deleted\n"
+    "        zen:event-type:ticket.permanently_deleted: Ticket Deleted\n"
+    "        zen:event-type:ticket.marked_as_spam: Ticket Deleted\n"
+    "      default: Ticket Updated\n"
+    "    identifiers: {zendesk_user_id: detail.requester_id}\n"
+    "    time: {field: time, required: false}\n"
+    "    message_id: {field: id, prefix: 'zendesk-'}\n"
+    "    properties:\n"
+    "      ticket_id: {field: detail.id, as: string}\n"
+    "      subject: detail.subject\n"
+    "      status: detail.status\n"
+    "      priority: detail.priority\n"
+    "      zendesk_event: type\n"
+    "    constants:\n"
+    "      context.integration.name: zendesk\n"
+    "  zendesk_user_events:\n"
+    "    filters:\n"
+    "      - {field: detail.email, exists: true}\n"
+    "      - {field: detail.id, exists: true}\n"
+    "      - {not: {field: detail.requester_id, exists: true}}\n"
+    "    type: identify\n"
+    "    identifiers: {email: detail.email, zendesk_user_id: detail.id}\n"
+    "    time: {field: time, required: false}\n"
+    "    message_id: {field: id, prefix: 'zendesk-'}\n"
     "    constants:\n"
     "      context.integration.name: zendesk\n"
     "  mailchimp:\n"

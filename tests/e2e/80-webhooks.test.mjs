@@ -1,5 +1,7 @@
 // Webhooks (POST /v1/webhooks/{source}, docs/SOURCES.md): HMAC-SHA256 signatures over the raw
-// body (after a Content-Encoding such as gzip is undone), the built-in Zendesk-style ticket mapping and Mailchimp-style form-encoded list events
+// body (after a Content-Encoding such as gzip is undone) or, as Zendesk signs, over a timestamp
+// header and the body; the built-in Zendesk mappings (a trigger's body; Zendesk's own ticket and
+// user event payloads) and Mailchimp-style form-encoded list events
 // (unsubscribe/cleaned reach the profile's consents), a configured source with its own mapping,
 // header and base64 signature, and the refusals: 401 for a missing, wrong or stale signature,
 // 404 for an unknown source, 400 for malformed bodies.
@@ -36,6 +38,13 @@ sources:
       secret: ${ZENDESK_SECRET}
     mailchimp:
       secret_env: C360_TEST_MC_SECRET
+    helpdesk:
+      secret: ${ZENDESK_SECRET}
+      mapping: [zendesk, zendesk_ticket_events, zendesk_user_events]
+      signature_header: X-Zendesk-Webhook-Signature
+      signature_prefix: ''
+      signature_encoding: base64
+      signature_timestamp_header: X-Zendesk-Webhook-Signature-Timestamp
     shop:
       secret: ${SHOP_SECRET}
       mapping: shop_orders
@@ -81,14 +90,84 @@ test('zendesk ticket created / updated / solved with a good signature: 200, the 
   assert.deepEqual(created.properties, { ticket_id: '4711', subject: 'Parcel never arrived', status: 'open', priority: 'high' });
   assert.equal(created.timestamp, '2026-10-01T08:00:00.000Z');
   assert.equal(events[0].event, 'Ticket Solved', 'newest first');
-  if (p.features?.has_open_ticket) assert.equal(p.features.has_open_ticket.value, false, 'the ticket was solved');
+  assert.equal(p.features.has_open_ticket.value, false, 'the ticket was solved');
   // a second requester with a ticket still open
   const other = `${uid('cy')}@example.com`;
   const open = JSON.stringify({ id: uid('evt-'), type: 'ticket.created', ticket: { id: 4712, subject: 'Refund?', status: 'open', priority: 'normal', requester: { email: other } } });
   ok(await post(srv, 'zendesk', open, { secret: ZENDESK_SECRET }), 1, 'created (other)');
   const q = await getProfile(srv, 'email', other);
   assert.equal(q.counts.by_event['Ticket Created'], 1);
-  if (q.features?.has_open_ticket) assert.equal(q.features.has_open_ticket.value, true, 'an open ticket');
+  assert.equal(q.features.has_open_ticket.value, true, 'an open ticket');
+});
+
+// Zendesk's own webhooks: base64(HMAC-SHA256(secret, timestamp + body)) in
+// X-Zendesk-Webhook-Signature, the timestamp in X-Zendesk-Webhook-Signature-Timestamp; event
+// payloads name the ticket's requester by Zendesk id only, user events link that id to an email.
+const zdTicket = (type, requester, ticketId, status, time, extra = {}) => JSON.stringify({
+  account_id: 22129848, id: uid('zd-'), subject: `zen:ticket:${ticketId}`, time, type: `zen:event-type:${type}`,
+  zendesk_event_version: '2022-11-06', event: extra,
+  detail: { id: String(ticketId), requester_id: requester, submitter_id: requester, status, priority: 'LOW',
+            subject: 'Where is my parcel?', created_at: '2026-10-01T08:00:00Z', via: { channel: 'web_service' } },
+});
+const zdUser = (requester, email, time) => JSON.stringify({
+  account_id: 22129848, id: uid('zd-'), subject: `zen:user:${requester}`, time, type: 'zen:event-type:user.created',
+  zendesk_event_version: '2022-11-06', event: {},
+  detail: { id: requester, email, role: 'end-user', external_id: null, created_at: time },
+});
+function postZendesk(srv, body, { secret = ZENDESK_SECRET, timestamp = '2026-10-01T10:00:00Z', signedTimestamp = timestamp } = {}) {
+  const headers = { 'content-type': 'application/json',
+    'X-Zendesk-Webhook-Signature': createHmac('sha256', secret).update(signedTimestamp + body).digest('base64') };
+  if (timestamp !== null) headers['X-Zendesk-Webhook-Signature-Timestamp'] = timestamp;
+  return srv.request('POST', '/v1/webhooks/helpdesk', { body, headers });
+}
+
+test("Zendesk's signature scheme (timestamp + body) and its event payloads: tickets by requester id, linked by user events", async (srv) => {
+  const requester = String(8447388090000 + Math.floor(Math.random() * 1e5));
+  const email = `${uid('zed')}@example.com`;
+  const created = zdTicket('ticket.created', requester, 5158, 'OPEN', '2026-10-01T09:00:00.000Z');
+  // the signature covers the timestamp header's value, then the body
+  assertError(await postZendesk(srv, created, { signedTimestamp: '' }), 401, 'unauthorized', 'signed over the body alone');
+  assertError(await postZendesk(srv, created, { timestamp: null }), 401, 'unauthorized', 'no timestamp header');
+  assertError(await postZendesk(srv, created, { signedTimestamp: '2026-10-01T10:00:01Z' }), 401, 'unauthorized', 'another timestamp');
+  assertError(await postZendesk(srv, created, { secret: SHOP_SECRET }), 401, 'unauthorized', 'wrong secret');
+  ok(await postZendesk(srv, created), 1, 'ticket created (before the user is known by email)');
+  ok(await postZendesk(srv, zdUser(requester, email, '2026-10-01T08:00:00.000Z')), 1, 'user created');
+  let p = await getProfile(srv, 'email', email);
+  assert.ok(p.identities.some((i) => i.type === 'zendesk_user_id' && i.value === requester), JSON.stringify(p.identities));
+  assert.equal(p.counts.by_event['Ticket Created'], 1, JSON.stringify(p.counts));
+  assert.equal(p.features.has_open_ticket.value, true, 'OPEN');
+  const { events } = await getAllEvents(srv, 'email', email);
+  const ev = events.find((e) => e.event === 'Ticket Created');
+  assert.equal(ev.properties.ticket_id, '5158');
+  assert.equal(ev.properties.status, 'OPEN');
+  assert.equal(ev.timestamp, '2026-10-01T09:00:00.000Z');
+  // solved in Zendesk's spelling
+  ok(await postZendesk(srv, zdTicket('ticket.status_changed', requester, 5158, 'SOLVED', '2026-10-01T11:00:00.000Z',
+    { current: 'SOLVED', previous: 'OPEN' })), 1, 'status changed');
+  p = await getProfile(srv, 'email', email);
+  assert.equal(p.counts.by_event['Ticket Updated'], 1, JSON.stringify(p.counts));
+  assert.equal(p.features.has_open_ticket.value, false, 'SOLVED is not open');
+  // a second ticket, then deleted while its status still says open
+  ok(await postZendesk(srv, zdTicket('ticket.comment_added', requester, 5160, 'NEW', '2026-10-02T08:00:00.000Z')), 1, 'comment');
+  p = await getProfile(srv, 'email', email);
+  assert.equal(p.features.has_open_ticket.value, true, 'NEW is open');
+  ok(await postZendesk(srv, zdTicket('ticket.soft_deleted', requester, 5160, 'NEW', '2026-10-02T09:00:00.000Z')), 1, 'deleted');
+  p = await getProfile(srv, 'email', email);
+  assert.equal(p.counts.by_event['Ticket Deleted'], 1, JSON.stringify(p.counts));
+  assert.equal(p.features.has_open_ticket.value, false, 'a deleted ticket is not open');
+  // other Zendesk events are accepted and ignored; a body of no known shape is refused
+  ok(await postZendesk(srv, JSON.stringify({ id: uid('zd-'), type: 'zen:event-type:organization.created', detail: { id: '77' }, event: {} })), 0, 'organization event');
+  assertError(await postZendesk(srv, JSON.stringify({ id: 'z', type: 'zen:event-type:ticket.created', ticket: { id: 1 } })), 400, 'invalid_event', 'no requester at all');
+});
+
+test('the built-in zendesk source takes both the trigger body and the event payloads', async (srv) => {
+  const requester = String(9447388090000 + Math.floor(Math.random() * 1e5));
+  const email = `${uid('zev')}@example.com`;
+  ok(await post(srv, 'zendesk', zdUser(requester, email, '2026-10-03T08:00:00.000Z'), { secret: ZENDESK_SECRET }), 1, 'user event');
+  ok(await post(srv, 'zendesk', zdTicket('ticket.created', requester, 6001, 'OPEN', '2026-10-03T09:00:00.000Z'), { secret: ZENDESK_SECRET }), 1, 'ticket event');
+  const p = await getProfile(srv, 'email', email);
+  assert.equal(p.counts.by_event['Ticket Created'], 1, JSON.stringify(p.counts));
+  assert.equal(p.features.has_open_ticket.value, true);
 });
 
 test('a redelivered webhook (same body) is stored once', async (srv) => {
