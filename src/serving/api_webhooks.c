@@ -10,13 +10,15 @@
  * Auth is the signature, not an API key (the route has roles 0): HMAC-SHA256 over the raw body
  * with the source's secret, sent as `X-C360-Signature: sha256=<hex>` (header, prefix and hex or
  * base64 encoding configurable; optionally over a timestamp header's value followed by the body,
- * as Zendesk signs), compared in constant time. A request without a valid signature
+ * as Zendesk signs), compared in constant time. Senders that cannot sign (Mailchimp) use
+ * `auth: url_secret`: the secret in the URL's query, and a GET that checks the URL. A request without a valid signature
  * is refused with 401 before its body is looked at; a source without a secret cannot be
  * configured. The section is read on the first webhook request (the server core has no hook for
  * this module), and a broken section answers 500 with the reason, and logs it. */
 #include "serving/http_int.h"
 #include "core/errors.h"
 #include "sources/mapping.h"
+#include "serving/url.h"
 #include "sources/webhook_body.h"
 #include "util/clock.h"
 #include "util/json.h"
@@ -39,6 +41,7 @@ typedef struct wh_source {
     char *ts_header;       /* lower-case; when set, the MAC covers this header's value, then the body */
     int base64;            /* MAC encoding: hex (0) or base64 */
     int format;            /* 0 by Content-Type, 1 JSON, 2 form */
+    int url_secret;        /* auth: the secret in the query (?secret=), for senders that do not sign */
     const c360_mapping *maps[MAX_MAPS];
     int nmaps;
 } wh_source;
@@ -131,14 +134,18 @@ static int read_source(yaml_document_t *d, const char *name, yaml_node_t *n, wh_
             if (!strcmp(val, "hex")) s->base64 = 0;
             else if (!strcmp(val, "base64")) s->base64 = 1;
             else { snprintf(err, errlen, "webhook source '%s': signature_encoding is hex or base64", name); return -1; }
+        } else if (!strcmp(key, "auth")) {
+            if (!strcmp(val, "signature")) s->url_secret = 0;
+            else if (!strcmp(val, "url_secret")) s->url_secret = 1;
+            else { snprintf(err, errlen, "webhook source '%s': auth is signature or url_secret", name); return -1; }
         } else if (!strcmp(key, "format")) {
             if (!strcmp(val, "json")) s->format = 1;
             else if (!strcmp(val, "form")) s->format = 2;
             else if (!strcmp(val, "auto")) s->format = 0;
             else { snprintf(err, errlen, "webhook source '%s': format is json, form or auto", name); return -1; }
         } else {
-            snprintf(err, errlen, "webhook source '%s': unknown key '%s' (secret, secret_env, mapping, format, signature_header, "
-                                  "signature_prefix, signature_encoding, signature_timestamp_header)", name, key);
+            snprintf(err, errlen, "webhook source '%s': unknown key '%s' (secret, secret_env, mapping, format, auth, "
+                                  "signature_header, signature_prefix, signature_encoding, signature_timestamp_header)", name, key);
             return -1;
         }
     }
@@ -256,6 +263,64 @@ static int signature_ok(const wh_source *s, h2o_req_t *req)
     return sodium_memcmp(got, want, sizeof want) == 0;
 }
 
+/* 1 if the query's `secret` parameter is the source's secret (compared as hashes, in constant
+ * time, so neither its bytes nor its length leak) */
+static int url_secret_ok(const wh_source *s, const c360_call *c)
+{
+    strbuf v = STRBUF_INIT;
+    int found = c->query && c360_query_param(c->query, c->querylen, "secret", &v) == 1;
+    unsigned char got[32], want[32];
+    crypto_generichash(got, sizeof got, (const unsigned char *)(v.buf ? v.buf : ""), v.len, NULL, 0);
+    crypto_generichash(want, sizeof want, s->secret, s->secret_len, NULL, 0);
+    sb_release(&v);
+    return found && sodium_memcmp(got, want, sizeof want) == 0;
+}
+
+/* the source named by the path, configured and authenticated; answers the request and returns
+ * NULL otherwise */
+static const wh_source *authorized_source(c360_call *c)
+{
+    ensure_loaded(c->srv->d.cfg);
+    if (!W.ok) {
+        c360_respond_error(c, C360_EINTERNAL, "webhook configuration: %s", W.err);
+        return NULL;
+    }
+    const wh_source *s = c->sub && c->sublen ? find_source(c->sub, c->sublen) : NULL;
+    if (!s) {
+        c360_respond_error(c, C360_ENOTFOUND, "no webhook source '%.*s' is configured (sources.webhooks in the config file)",
+                           (int)(c->sublen > 100 ? 100 : c->sublen), c->sub ? c->sub : "");
+        return NULL;
+    }
+    /* authentication comes first: nothing of the body is used before it */
+    if (s->url_secret) {
+        if (!url_secret_ok(s, c)) {
+            c360_respond_error(c, C360_EAUTH, "missing or wrong secret (query parameter secret)");
+            return NULL;
+        }
+    } else if (!signature_ok(s, c->req)) {
+        c360_respond_error(c, C360_EAUTH, "missing or invalid signature (%s: %s<HMAC-SHA256 of %s%sthe body, %s>)", s->header, s->prefix,
+                           s->ts_header ? s->ts_header : "", s->ts_header ? " followed by " : "", s->base64 ? "base64" : "hex");
+        return NULL;
+    }
+    return s;
+}
+
+/* GET /v1/webhooks/{source}?secret=...: the check senders such as Mailchimp make when a webhook
+ * is registered. Only url_secret sources answer it (a signed GET has no body to sign). */
+static int api_webhook_check(c360_call *c)
+{
+    ensure_loaded(c->srv->d.cfg);
+    const wh_source *s = W.ok && c->sub && c->sublen ? find_source(c->sub, c->sublen) : NULL;
+    if (s && !s->url_secret) {
+        c360_respond_error(c, C360_EMETHOD, "webhook source '%s' takes signed POST requests", s->name);
+        return 0;
+    }
+    if (!authorized_source(c)) return 0;
+    static const char ok[] = "{\"success\":true}";
+    c360_respond(c, 200, "application/json", ok, sizeof ok - 1);
+    return 0;
+}
+
 static void webhook_reply(c360_call *c, c360_job *job, void *udata)
 {
     if (job->status == 0) {
@@ -271,23 +336,8 @@ static int api_webhook(c360_call *c)
 {
     h2o_req_t *req = c->req;
     c360_server *srv = c->srv;
-    ensure_loaded(srv->d.cfg);
-    if (!W.ok) {
-        c360_respond_error(c, C360_EINTERNAL, "webhook configuration: %s", W.err);
-        return 0;
-    }
-    const wh_source *s = c->sub && c->sublen ? find_source(c->sub, c->sublen) : NULL;
-    if (!s) {
-        c360_respond_error(c, C360_ENOTFOUND, "no webhook source '%.*s' is configured (sources.webhooks in the config file)",
-                           (int)(c->sublen > 100 ? 100 : c->sublen), c->sub ? c->sub : "");
-        return 0;
-    }
-    /* the signature is the authentication: nothing of the body is used before it is verified */
-    if (!signature_ok(s, req)) {
-        c360_respond_error(c, C360_EAUTH, "missing or invalid signature (%s: %s<HMAC-SHA256 of %s%sthe body, %s>)", s->header, s->prefix,
-                           s->ts_header ? s->ts_header : "", s->ts_header ? " followed by " : "", s->base64 ? "base64" : "hex");
-        return 0;
-    }
+    const wh_source *s = authorized_source(c);
+    if (!s) return 0;
     if (atomic_load(&srv->draining)) {
         c360_respond_error(c, C360_EUNAVAIL, "server is shutting down");
         return 0;
@@ -352,5 +402,6 @@ static int api_webhook(c360_call *c)
 
 const c360_route c360_routes_webhooks[] = {
     {"POST", "/v1/webhooks/", 1, 0, api_webhook, C360_ROUTE_ingest, 0, 0},
+    {"GET", "/v1/webhooks/", 1, 0, api_webhook_check, C360_ROUTE_ingest, 0, 0},
     {0},
 };

@@ -18,6 +18,7 @@ import { assertError, getAllEvents, getProfile, uid } from './lib/api.mjs';
 const ZENDESK_SECRET = 'zd-secret-0123456789abcdef';
 const MAILCHIMP_SECRET = 'mc-secret-0123456789abcdef';
 const SHOP_SECRET = 'shop-secret-0123456789abcdef';
+const NEWSLETTER_SECRET = 'nl+secret/0123456789&abcdef';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'c360-webhooks-'));
 const cfg = path.join(tmp, 'c360.yaml');
@@ -45,6 +46,10 @@ sources:
       signature_prefix: ''
       signature_encoding: base64
       signature_timestamp_header: X-Zendesk-Webhook-Signature-Timestamp
+    newsletter:
+      secret: ${NEWSLETTER_SECRET}
+      auth: url_secret
+      mapping: [mailchimp, mailchimp_consent_revoked, mailchimp_consent_granted]
     shop:
       secret: ${SHOP_SECRET}
       mapping: shop_orders
@@ -213,6 +218,29 @@ test('mailchimp cleaned address revokes email consent; unknown types are accepte
   ok(await post(srv, 'mailchimp', other, { secret: MAILCHIMP_SECRET, contentType: 'application/x-www-form-urlencoded' }), 0, 'upemail');
 });
 
+// Mailchimp does not sign its webhooks: the secret travels in the URL, and registering the URL
+// makes Mailchimp GET it first.
+test('a source with auth: url_secret (Mailchimp): the GET check, form posts with the secret in the query, 401 without it', async (srv) => {
+  const q = `?secret=${encodeURIComponent(NEWSLETTER_SECRET)}`;
+  const check = await srv.request('GET', `/v1/webhooks/newsletter${q}`);
+  assert.equal(check.status, 200, check.text);
+  assert.deepEqual(check.json, { success: true });
+  assertError(await srv.request('GET', '/v1/webhooks/newsletter?secret=nl%2Bsecret%2F0123456789%26abcdeF'), 401, 'unauthorized', 'GET, wrong secret');
+  assertError(await srv.request('GET', '/v1/webhooks/newsletter'), 401, 'unauthorized', 'GET, no secret');
+  assertError(await srv.request('GET', `/v1/webhooks/nosuch${q}`), 404, 'not_found', 'GET, unknown source');
+  const email = `${uid('nl')}@example.com`;
+  const body = new URLSearchParams({ type: 'unsubscribe', fired_at: '2026-10-06 09:00:00', 'data[email]': email, 'data[list_id]': 'a6b5da1054' }).toString();
+  const form = { 'content-type': 'application/x-www-form-urlencoded' };
+  assertError(await srv.request('POST', '/v1/webhooks/newsletter', { body, headers: form }), 401, 'unauthorized', 'no secret');
+  assertError(await srv.request('POST', `/v1/webhooks/newsletter?secret=${encodeURIComponent(NEWSLETTER_SECRET.slice(0, -1))}`, { body, headers: form }), 401, 'unauthorized', 'a prefix of the secret');
+  assertError(await post(srv, 'newsletter', body, { secret: NEWSLETTER_SECRET, contentType: form['content-type'] }), 401, 'unauthorized', 'a signature instead of the URL secret');
+  assertError(await srv.get(`/v1/profiles/email:${encodeURIComponent(email)}`), 404, 'profile_not_found', 'nothing stored');
+  ok(await srv.request('POST', `/v1/webhooks/newsletter${q}`, { body, headers: form }), 2, 'unsubscribe with the URL secret');
+  const p = await getProfile(srv, 'email', email);
+  assert.equal(p.counts.by_event['Email Unsubscribed'], 1, JSON.stringify(p.counts));
+  assert.equal(p.consents.email.granted, false, JSON.stringify(p.consents));
+});
+
 test('a configured source: own mapping, header and base64 signature', async (srv) => {
   const user = uid('u');
   const body = JSON.stringify({ id: 9001, created_at: '2026-09-30T12:00:00Z', total: '59.90', skus: ['A-1', 'B-2'], customer: { id: user, email: `${user}@example.com` } });
@@ -255,7 +283,7 @@ test('malformed bodies with a valid signature: 400; unknown source: 404', async 
   const badForm = 'type=unsubscribe&data%5Bemail%5D=%zz';
   assertError(await post(srv, 'mailchimp', badForm, { secret: MAILCHIMP_SECRET, contentType: 'application/x-www-form-urlencoded' }), 400, 'invalid_event', 'bad form escape');
   assertError(await post(srv, 'nosuch', '{}', { secret: ZENDESK_SECRET }), 404, 'not_found', 'unknown source');
-  assertError(await srv.request('GET', '/v1/webhooks/zendesk'), 405, 'method_not_allowed', 'GET');
+  assertError(await srv.request('GET', '/v1/webhooks/zendesk'), 405, 'method_not_allowed', 'GET on a signed source');
 });
 
 test('a gzipped webhook: signed over the decoded body it is stored; signed over the compressed bytes, 401', async (srv) => {
