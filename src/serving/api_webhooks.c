@@ -1,24 +1,25 @@
 /* api_webhooks.c -- POST /v1/webhooks/{source}: events pushed by other systems (help desks,
  * email marketing), verified and mapped into Segment events.
  *
- * Owns: the `sources: webhooks:` section of the config file and signature verification. Turning
- * the JSON or form-encoded body into a record, and the built-in mappings for Zendesk-style ticket
- * events and Mailchimp-style list events, are sources/webhook_body.c (pure, fuzzed). Everything
- * after that is shared: records go through sources/mapping.c, the mapped events through c360_segment_parse_one and the writer like any
- * HTTP ingest (c360_call_submit: answered only once durable).
+ * Owns: the `sources: webhooks:` section of the config file and the requests' authentication.
+ * Turning the JSON or form-encoded body into a record, and the built-in mappings for Zendesk's
+ * ticket and user events and Mailchimp's list events, are sources/webhook_body.c (pure, fuzzed).
+ * Everything after that is shared: records go through sources/mapping.c, the mapped events
+ * through c360_segment_parse_one and the writer like any HTTP ingest (c360_call_submit: answered
+ * only once durable).
  *
  * Auth is the signature, not an API key (the route has roles 0): HMAC-SHA256 over the raw body
  * with the source's secret, sent as `X-C360-Signature: sha256=<hex>` (header, prefix and hex or
  * base64 encoding configurable; optionally over a timestamp header's value followed by the body,
  * as Zendesk signs), compared in constant time. Senders that cannot sign (Mailchimp) use
- * `auth: url_secret`: the secret in the URL's query, and a GET that checks the URL. A request without a valid signature
- * is refused with 401 before its body is looked at; a source without a secret cannot be
- * configured. The section is read on the first webhook request (the server core has no hook for
- * this module), and a broken section answers 500 with the reason, and logs it. */
+ * `auth: url_secret`: the secret in the URL's query, and a GET that checks the URL. A request
+ * that does not authenticate is refused with 401 before its body is looked at; a source without a
+ * secret cannot be configured. The section is read on the first webhook request (the server core
+ * has no hook for this module), and a broken section answers 500 with the reason, and logs it. */
 #include "serving/http_int.h"
+#include "serving/url.h"
 #include "core/errors.h"
 #include "sources/mapping.h"
-#include "serving/url.h"
 #include "sources/webhook_body.h"
 #include "util/clock.h"
 #include "util/json.h"
