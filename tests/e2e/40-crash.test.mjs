@@ -5,6 +5,9 @@
 // with the same messageIds (as a real Segment client would), so dedup must also
 // hold across crashes. The last round retries everything still unacknowledged
 // on a cleanly started server, so at the end every event sent is stored once.
+// Then a second server on a fresh data dir is sent every event once, in a
+// shuffled order, and each user's profile and timeline must equal the crashed
+// server's (events carry their own timestamps, so the clean run is the same data).
 //
 //   C360_CRASH_ROUNDS   number of kill -9 rounds (default 5 = CI; the full proof run uses 100:
 //                       C360_CRASH_ROUNDS=100 scripts/run-e2e)
@@ -15,7 +18,7 @@ import { test, after } from 'node:test';
 import {
   startServer, assertCleanExit, assertNoSanitizerReport, annotate, sleep, eventually, basicAuth, WRITE_KEY,
 } from './lib/server.mjs';
-import { getAllEvents, getProfile, messageId, uid, assertNewestFirst } from './lib/api.mjs';
+import { getAllEvents, getProfile, messageId, uid, assertNewestFirst, isoAt } from './lib/api.mjs';
 
 const ROUNDS = Number(process.env.C360_CRASH_ROUNDS || 5);
 const SEED = Number(process.env.C360_CRASH_SEED || Math.floor(Math.random() * 2 ** 31));
@@ -58,12 +61,27 @@ function post(port, agent, path, body) {
   });
 }
 
-let srv = null;
-after(async () => { if (srv) await srv.cleanup(); });
+let srv = null, clean = null;
+after(async () => { if (srv) await srv.cleanup(); if (clean) await clean.cleanup(); });
 
-test(`kill -9 during concurrent ingest, ${ROUNDS} rounds: acked events stored exactly once (seed ${SEED})`,
+// what must not depend on crashes or arrival order: the profile without its generated id, and
+// the timeline's events by id and time (receivedAt is the server's clock)
+async function snapshot(server, u) {
+  const p = await getProfile(server, 'user_id', u);
+  const { events } = await getAllEvents(server, 'user_id', u, { limit: 1000 });
+  return {
+    first_seen: p.first_seen, last_seen: p.last_seen, traits: p.traits, traits_updated_at: p.traits_updated_at,
+    counts: p.counts, merged: p.merged_profiles.length,
+    identities: p.identities.map((i) => `${i.type}:${i.value}:${i.first_seen}:${i.event}`).sort(),
+    timeline: events.map((e) => `${e.timestamp} ${e.messageId} ${e.type}`),
+  };
+}
+
+test(`kill -9 during concurrent ingest, ${ROUNDS} rounds: acked events stored exactly once, profiles equal a clean run's (seed ${SEED})`,
   { timeout: 120_000 + ROUNDS * 30_000 }, async (t) => {
     const sent = new Map(); // messageId -> userId (every event ever sent)
+    const bodies = []; // every event ever sent, once
+    const T0 = Date.parse('2026-01-01T00:00:00Z');
     const acked = new Set(); // messageIds acknowledged with 200
     let pending = []; // batches whose request failed: retried with the same messageIds
     let batchesOk = 0, batchesFailed = 0;
@@ -74,9 +92,12 @@ test(`kill -9 during concurrent ingest, ${ROUNDS} rounds: acked events stored ex
       const userId = users[Math.floor(rand() * USERS)];
       sent.set(mid, userId);
       const pad = 'p'.repeat(Math.floor(rand() * 400));
-      return i % 5 === 0
-        ? { type: 'identify', userId, traits: { i, pad }, messageId: mid }
-        : { type: 'track', userId, event: 'Crash Test', properties: { i, pad }, messageId: mid };
+      const timestamp = isoAt(T0 + bodies.length * 1000);
+      const ev = i % 5 === 0
+        ? { type: 'identify', userId, traits: { i, pad, at: timestamp }, messageId: mid, timestamp }
+        : { type: 'track', userId, event: 'Crash Test', properties: { i, pad }, messageId: mid, timestamp };
+      bodies.push(ev);
+      return ev;
     });
 
     // One client: sends batches back to back on a keep-alive connection until stopped or broken.
@@ -174,6 +195,25 @@ test(`kill -9 during concurrent ingest, ${ROUNDS} rounds: acked events stored ex
       }, { timeoutMs: 15_000, intervalMs: 500 });
       t.diagnostic(`crash: ${ROUNDS} rounds, seed ${SEED}, ${batchesOk} batches acked, ` +
         `${batchesFailed} failed (retried), ${sent.size} events, all stored exactly once`);
+
+      // The clean run: the same events, each once, shuffled, on a fresh data dir.
+      clean = await startServer();
+      const order = bodies.slice();
+      for (let i = order.length - 1; i > 0; i--) {
+        const k = Math.floor(rand() * (i + 1));
+        [order[i], order[k]] = [order[k], order[i]];
+      }
+      for (let i = 0; i < order.length; i += 100) {
+        const res = await clean.ingest('/v1/batch', { batch: order.slice(i, i + 100) });
+        assert.equal(res.status, 200, `clean run: ${res.status} ${res.text.slice(0, 200)}`);
+      }
+      await eventually(async () => {
+        for (const u of users) {
+          if (![...sent.values()].includes(u)) continue;
+          assert.deepEqual(await snapshot(srv, u), await snapshot(clean, u), `user_id:${u}: the crashed server's profile differs from a clean run's`);
+        }
+      }, { timeoutMs: 15_000, intervalMs: 500 });
+      assertCleanExit(await clean.stop(), 'clean run: graceful stop');
 
       assertCleanExit(await srv.stop(), 'final graceful stop');
     } catch (e) {
