@@ -107,5 +107,10 @@ void c360_metrics_render(c360_metrics *m, c360_store *s, strbuf *o)
         sb_addf(o, "# TYPE c360_store_keys_estimate gauge\nc360_store_keys_estimate %lld\n", (long long)c360_store_estimate_keys(s));
         sb_addf(o, "# HELP c360_block_cache_bytes Bytes held by the store's block cache.\n# TYPE c360_block_cache_bytes gauge\n"
                    "c360_block_cache_bytes %zu\n", c360_store_cache_usage(s));
+        sb_addf(o, "# HELP c360_store_memtable_bytes Bytes in the store's memtables (active, being flushed, pinned).\n"
+                   "# TYPE c360_store_memtable_bytes gauge\nc360_store_memtable_bytes %lld\n", (long long)c360_store_memtable_bytes(s));
+        sb_addf(o, "# HELP c360_store_table_reader_bytes Bytes of the open table files' index and filter blocks (outside the block cache).\n"
+                   "# TYPE c360_store_table_reader_bytes gauge\nc360_store_table_reader_bytes %lld\n",
+                (long long)c360_store_table_reader_bytes(s));
     }
 }

@@ -938,6 +938,10 @@ int64_t c360_store_size_bytes(c360_store *s)
 
 int64_t c360_store_estimate_keys(c360_store *s) { return prop_int(s, "rocksdb.estimate-num-keys"); }
 
+int64_t c360_store_memtable_bytes(c360_store *s) { return prop_int(s, "rocksdb.size-all-mem-tables"); }
+
+int64_t c360_store_table_reader_bytes(c360_store *s) { return prop_int(s, "rocksdb.estimate-table-readers-mem"); }
+
 int c360_store_flush_compact(c360_store *s, const void *lo, size_t lol, const void *hi, size_t hil)
 {
     char *e = NULL;

@@ -55,6 +55,10 @@ int c360_store_put_sync(c360_store *s, const void *k, size_t kl, const void *v, 
 int c360_store_put_nosync(c360_store *s, const void *k, size_t kl, const void *v, size_t vl, char *err, size_t errlen);
 int64_t c360_store_size_bytes(c360_store *s);
 int64_t c360_store_estimate_keys(c360_store *s);
+/* memory outside the block cache: the memtables (active, immutable, pinned), and the open table
+ * files' index and filter blocks (which grow with the data: they are not in the block cache) */
+int64_t c360_store_memtable_bytes(c360_store *s);
+int64_t c360_store_table_reader_bytes(c360_store *s);
 /* Make every write so far durable in SST files and drop obsolete WAL/SST files; used by erasure
  * so that deleted bytes do not linger. */
 int c360_store_flush_compact(c360_store *s, const void *lo, size_t lol, const void *hi, size_t hil);
