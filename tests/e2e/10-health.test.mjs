@@ -86,6 +86,11 @@ fx.test('c360_events_accepted_total grows by exactly the number of events ingest
     `request-duration histogram _count went ${countBefore} -> ${countAfter}; expected at least +3 (3 ingests + 1 metrics)`);
   const size = metricSum(after.prom, 'c360_store_size_bytes');
   assert.ok(Number.isFinite(size) && size >= 0, `c360_store_size_bytes = ${size}`);
+  // the store's memory: the events just written are in a memtable (nothing flushed them yet)
+  const memtables = metricSum(after.prom, 'c360_store_memtable_bytes');
+  assert.ok(memtables > 0 && memtables <= size, `c360_store_memtable_bytes = ${memtables} (store ${size})`);
+  const readers = metricSum(after.prom, 'c360_store_table_reader_bytes');
+  assert.ok(Number.isFinite(readers) && readers >= 0, `c360_store_table_reader_bytes = ${readers}`);
 });
 
 fx.test('graceful stop: exit code 0, no sanitizer report', async (srv) => {
