@@ -277,9 +277,8 @@ static int url_secret_ok(const wh_source *s, const c360_call *c)
     return found && sodium_memcmp(got, want, sizeof want) == 0;
 }
 
-/* the source named by the path, configured and authenticated; answers the request and returns
- * NULL otherwise */
-static const wh_source *authorized_source(c360_call *c)
+/* the source named by the path; answers the request (500, 404) and returns NULL otherwise */
+static const wh_source *configured_source(c360_call *c)
 {
     ensure_loaded(c->srv->d.cfg);
     if (!W.ok) {
@@ -287,36 +286,36 @@ static const wh_source *authorized_source(c360_call *c)
         return NULL;
     }
     const wh_source *s = c->sub && c->sublen ? find_source(c->sub, c->sublen) : NULL;
-    if (!s) {
+    if (!s)
         c360_respond_error(c, C360_ENOTFOUND, "no webhook source '%.*s' is configured (sources.webhooks in the config file)",
                            (int)(c->sublen > 100 ? 100 : c->sublen), c->sub ? c->sub : "");
-        return NULL;
-    }
-    /* authentication comes first: nothing of the body is used before it */
-    if (s->url_secret) {
-        if (!url_secret_ok(s, c)) {
-            c360_respond_error(c, C360_EAUTH, "missing or wrong secret (query parameter secret)");
-            return NULL;
-        }
-    } else if (!signature_ok(s, c->req)) {
+    return s;
+}
+
+/* 1 if the request authenticates as source s; answers 401 otherwise. Nothing of the body is
+ * used before this. */
+static int authenticated(const wh_source *s, c360_call *c)
+{
+    if (s->url_secret ? url_secret_ok(s, c) : signature_ok(s, c->req)) return 1;
+    if (s->url_secret)
+        c360_respond_error(c, C360_EAUTH, "missing or wrong secret (query parameter secret)");
+    else
         c360_respond_error(c, C360_EAUTH, "missing or invalid signature (%s: %s<HMAC-SHA256 of %s%sthe body, %s>)", s->header, s->prefix,
                            s->ts_header ? s->ts_header : "", s->ts_header ? " followed by " : "", s->base64 ? "base64" : "hex");
-        return NULL;
-    }
-    return s;
+    return 0;
 }
 
 /* GET /v1/webhooks/{source}?secret=...: the check senders such as Mailchimp make when a webhook
  * is registered. Only url_secret sources answer it (a signed GET has no body to sign). */
 static int api_webhook_check(c360_call *c)
 {
-    ensure_loaded(c->srv->d.cfg);
-    const wh_source *s = W.ok && c->sub && c->sublen ? find_source(c->sub, c->sublen) : NULL;
-    if (s && !s->url_secret) {
+    const wh_source *s = configured_source(c);
+    if (!s) return 0;
+    if (!s->url_secret) {
         c360_respond_error(c, C360_EMETHOD, "webhook source '%s' takes signed POST requests", s->name);
         return 0;
     }
-    if (!authorized_source(c)) return 0;
+    if (!authenticated(s, c)) return 0;
     static const char ok[] = "{\"success\":true}";
     c360_respond(c, 200, "application/json", ok, sizeof ok - 1);
     return 0;
@@ -337,8 +336,8 @@ static int api_webhook(c360_call *c)
 {
     h2o_req_t *req = c->req;
     c360_server *srv = c->srv;
-    const wh_source *s = authorized_source(c);
-    if (!s) return 0;
+    const wh_source *s = configured_source(c);
+    if (!s || !authenticated(s, c)) return 0;
     if (atomic_load(&srv->draining)) {
         c360_respond_error(c, C360_EUNAVAIL, "server is shutting down");
         return 0;
