@@ -35,6 +35,7 @@
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/json.h"
+#include "util/sched.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -188,6 +189,7 @@ static size_t fetch_write(char *p, size_t sz, size_t n, void *ud)
 
 static void *fetch_main(void *arg)
 {
+    c360_thread_name("c360-fetch");
     fetch *f = arg;
     CURL *h = curl_easy_init();
     struct curl_slist *hdrs = NULL;
@@ -326,6 +328,7 @@ static int parse_record(loader *L, const obj *o, uint64_t line, const char *rec,
 
 static void *parser_main(void *arg)
 {
+    c360_thread_name("c360-parse");
     loader *L = arg;
     char *line = NULL, err[512];
     size_t cap = 0;

@@ -17,7 +17,9 @@
 #include "sources/sink.h"
 #include "sources/webhook_sink.h"
 #include "store/store.h"
+#include "util/clock.h"
 #include "util/log.h"
+#include "util/sched.h"
 
 #include <malloc.h>
 #include <pthread.h>
@@ -26,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "util/clock.h"
 
 /* ---- maintenance: the hourly retention sweep of inactive customers ---- */
 
@@ -59,6 +60,7 @@ static void sweep(maint *m)
 
 static void *maint_main(void *arg)
 {
+    c360_thread_name("c360-maint");
     maint *m = arg;
     pthread_mutex_lock(&m->mu);
     for (;;) {

@@ -433,6 +433,7 @@ int c360_engine_rebuild(c360_engine *e, char *err, size_t errlen)
 
 static void *writer_main(void *arg)
 {
+    c360_thread_name("c360-writer");
     c360_engine *e = arg;
     if (e->cfg->ingest_nice > 0) c360_thread_nice((int)e->cfg->ingest_nice);
     for (;;) {

@@ -7,6 +7,7 @@
 #include "util/clock.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/sched.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -190,6 +191,7 @@ static void record_head(c360_audit *a, uint64_t seq, const char hash[65], int sy
 
 static void *head_main(void *arg)
 {
+    c360_thread_name("c360-audit");
     c360_audit *a = arg;
     pthread_mutex_lock(&a->mu);
     while (!a->stopping) {

@@ -14,6 +14,7 @@
 #include "util/clock.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/sched.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -397,6 +398,7 @@ static void on_ctl(h2o_multithread_receiver_t *rx, h2o_linklist_t *messages)
  * one thread but read on another would share that thread's pool without locking. */
 static void *loop_main(void *arg)
 {
+    c360_thread_name("c360-http");
     http_thread *t = arg;
     c360_server *s = t->srv;
     h2o_context_init(&t->ctx, h2o_evloop_create(), &s->h2o_config);

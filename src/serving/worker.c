@@ -25,6 +25,7 @@ struct c360_worker {
 
 static void *worker_main(void *arg)
 {
+    c360_thread_name("c360-ingest");
     c360_worker *w = arg;
     if (w->nice > 0) c360_thread_nice(w->nice);
     pthread_mutex_lock(&w->mu);

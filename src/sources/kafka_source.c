@@ -10,6 +10,7 @@
 #include "util/clock.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/sched.h"
 
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
@@ -482,6 +483,7 @@ static void handle(c360_kafka_source *k, rd_kafka_message_t *m, strbuf *tmp)
 
 static void *consumer_main(void *arg)
 {
+    c360_thread_name("c360-kafka");
     c360_kafka_source *k = arg;
     strbuf tmp = STRBUF_INIT;
     k->last_commit_ms = c360_now_ms();

@@ -13,6 +13,7 @@
 #include "util/clock.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/sched.h"
 
 #include <libpq-fe.h>
 #include <poll.h>
@@ -604,6 +605,7 @@ static void disconnect(c360_pg_source *p)
 
 static void *source_main(void *arg)
 {
+    c360_thread_name("c360-postgres");
     c360_pg_source *p = arg;
     long backoff = BACKOFF_MIN_MS;
     while (!stopping(p)) {

@@ -6,6 +6,7 @@
 #include "util/clock.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/sched.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -53,6 +54,7 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
 
 static void *poll_main(void *arg)
 {
+    c360_thread_name("c360-sink");
     c360_sink *s = arg;
     while (!atomic_load(&s->stop)) rd_kafka_poll(s->rk, 100);
     return NULL;

@@ -3,6 +3,7 @@
  * webhook_sink.h. */
 #include "sources/webhook_sink.h"
 #include "util/log.h"
+#include "util/sched.h"
 #include "util/strbuf.h"
 
 #include <curl/curl.h>
@@ -91,6 +92,7 @@ static int nap(c360_whsink *w, int ms)
 
 static void *deliver_main(void *arg)
 {
+    c360_thread_name("c360-alerts");
     c360_whsink *w = arg;
     CURL *h = curl_easy_init();
     for (;;) {

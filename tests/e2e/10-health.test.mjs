@@ -1,6 +1,7 @@
 // Health, readiness and metrics endpoints.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { readdirSync, readFileSync } from 'node:fs';
 import { useServer, startServer, assertCleanExit, eventually, WRITE_KEY } from './lib/server.mjs';
 import { assertAccepted, assertError, parseProm, metricSum, messageId, uid } from './lib/api.mjs';
 
@@ -91,6 +92,14 @@ fx.test('c360_events_accepted_total grows by exactly the number of events ingest
   assert.ok(memtables > 0 && memtables <= size, `c360_store_memtable_bytes = ${memtables} (store ${size})`);
   const readers = metricSum(after.prom, 'c360_store_table_reader_bytes');
   assert.ok(Number.isFinite(readers) && readers >= 0, `c360_store_table_reader_bytes = ${readers}`);
+});
+
+fx.test('threads carry their role in their name (top -H, ps -L, perf)', async (srv) => {
+  const dir = `/proc/${srv.proc.pid}/task`;
+  const names = readdirSync(dir).map((t) => readFileSync(`${dir}/${t}/comm`, 'utf8').trim());
+  for (const want of ['c360-http', 'c360-writer', 'c360-ingest', 'c360-audit'])
+    assert.ok(names.includes(want), `no thread named ${want} among ${JSON.stringify(names)}`);
+  assert.equal(names.filter((n) => n === 'c360-http').length, 2, `one c360-http thread per event loop (threads: 2): ${JSON.stringify(names)}`);
 });
 
 fx.test('graceful stop: exit code 0, no sanitizer report', async (srv) => {
