@@ -58,7 +58,8 @@ static const char usage[] =
     "Without --mapping, records are newline-delimited JSON Segment events (each with a \"type\").\n"
     "With --mapping NAME (a mapping of the config file's `mappings:` section, see docs/SOURCES.md),\n"
     "records are CSV rows (a header row first) or NDJSON objects; the format comes from --format or the\n"
-    "name (.csv, .tsv: CSV; anything else: NDJSON). Objects named *.gz are gzip-decompressed as they are read.\n"
+    "name (.csv, .tsv: CSV, also as .csv.gz; anything else: NDJSON). gzip-compressed objects are\n"
+    "decompressed as they are read, whatever their name.\n"
     "Objects that were loaded completely are skipped when the load is run again (--force loads them again).\n"
     "The server must not be running on the same data dir.\n";
 
@@ -244,7 +245,8 @@ static int open_raw(loader *L, const obj *o, FILE **fp, fetch **fe)
     return 0;
 }
 
-/* a gzip-compressed object: its name (before ?query or #) ends in .gz */
+/* an object named as gzip-compressed: its name (before ?query or #) ends in .gz (the name before
+ * it then decides CSV or NDJSON) */
 static int obj_is_gz(const obj *o)
 {
     size_t n = strcspn(o->uri, "?#");
@@ -252,15 +254,17 @@ static int obj_is_gz(const obj *o)
 }
 
 /* Opens object o for reading; *fp set (NULL on failure). Remote objects start a fetch thread
- * (*fe, joined by close_obj even when this fails); .gz objects are read decompressed (*gz). */
+ * (*fe, joined by close_obj even when this fails). An object that starts with gzip's magic byte is
+ * read decompressed (*gz): compression is recognised by content, not by name (an S3 archive or a
+ * URL does not always say). */
 static int open_obj(loader *L, const obj *o, FILE **fp, fetch **fe, c360_gz **gz)
 {
     *gz = NULL;
     if (open_raw(L, o, fp, fe)) { *fp = NULL; return -1; }
-    if (!obj_is_gz(o)) return 0;
+    if (!c360_gz_sniff(*fp)) return 0;
     *fp = c360_gz_open(*fp, gz);
     if (!*fp) {
-        snprintf(L->errmsg, sizeof L->errmsg, "cannot read %s as gzip: %s", o->uri, strerror(errno));
+        snprintf(L->errmsg, sizeof L->errmsg, "cannot read %s: %s", o->uri, strerror(errno));
         return -1;
     }
     return 0;

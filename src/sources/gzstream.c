@@ -1,6 +1,7 @@
-/* gzstream.c -- gzip objects as plain streams (see gzstream.h): zlib's gzFile over the object's
- * file descriptor, wrapped in a stdio stream with fopencookie so that getline() and the CSV
- * reader work on it unchanged. */
+/* gzstream.c -- gzip objects as plain streams (see gzstream.h): zlib's inflate over the object's
+ * stdio stream, wrapped in a stdio stream with fopencookie so that getline() and the CSV reader
+ * work on it unchanged. Reading from the object's own stream (not its descriptor) keeps the bytes
+ * it has buffered already, so a caller can look at the first byte before choosing. */
 #include "sources/gzstream.h"
 #include "util/strbuf.h"
 
@@ -8,55 +9,68 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
-#include <unistd.h>
 #include <zlib.h>
 
+#define IN_BYTES (256 * 1024)
+
 struct c360_gz {
-    gzFile gz;
+    FILE *raw;
+    z_stream z;
+    int in_member;     /* inside a gzip member (its end not seen yet) */
+    int done;          /* the end: input exhausted between members, or what follows is not gzip */
+    uint64_t read;     /* bytes taken from raw */
     char err[200];
+    unsigned char in[IN_BYTES];
 };
 
-/* zlib's message without the "<fd:N>: " it puts in front for a descriptor */
-static const char *gz_msg(gzFile gz, int *code)
+static ssize_t fail(c360_gz *g, const char *what, const char *detail)
 {
-    const char *msg = gzerror(gz, code);
-    if (!msg || !*msg) return "read error";
-    if (msg[0] == '<') {
-        const char *e = strstr(msg, ">: ");
-        if (e) msg = e + 3;
-    }
-    return msg;
+    snprintf(g->err, sizeof g->err, "%s%s%s", what, detail ? ": " : "", detail ? detail : "");
+    errno = EIO;
+    return -1;
 }
 
 static ssize_t gz_cookie_read(void *cookie, char *buf, size_t size)
 {
     c360_gz *g = cookie;
     if (size > (1u << 30)) size = 1u << 30;
-    int n = gzread(g->gz, buf, (unsigned)size);
-    if (n < 0) {
-        int code;
-        snprintf(g->err, sizeof g->err, "not valid gzip data: %s", gz_msg(g->gz, &code));
-        errno = EIO;
-        return -1;
-    }
-    /* gzread stops at the end of the data without an error for a truncated member: zlib says so
-     * through gzerror, Z_BUF_ERROR ("unexpected end of file") */
-    if (n == 0) {
-        int code;
-        const char *msg = gz_msg(g->gz, &code);
-        if (code == Z_BUF_ERROR) {
-            snprintf(g->err, sizeof g->err, "the gzip data is truncated (%s)", msg);
-            errno = EIO;
-            return -1;
+    g->z.next_out = (unsigned char *)buf;
+    g->z.avail_out = (unsigned)size;
+    while (!g->done && g->z.avail_out == size) {
+        if (g->z.avail_in == 0) {
+            size_t n = fread(g->in, 1, sizeof g->in, g->raw);
+            if (n == 0) {
+                if (ferror(g->raw)) return fail(g, "read error", strerror(errno));
+                if (g->in_member) return fail(g, "the gzip data is truncated (unexpected end of file)", NULL);
+                g->done = 1;
+                break;
+            }
+            g->z.next_in = g->in;
+            g->z.avail_in = (unsigned)n;
+            g->read += n;
         }
+        if (!g->in_member) {
+            /* another member follows (`cat a.gz b.gz`), or something that is not gzip: as zlib's
+             * own gzread, the data ends there */
+            if (g->z.next_in[0] != 0x1f) {
+                g->done = 1;
+                break;
+            }
+            if (inflateReset(&g->z) != Z_OK) return fail(g, "not valid gzip data", g->z.msg);
+            g->in_member = 1;
+        }
+        int r = inflate(&g->z, Z_NO_FLUSH);
+        if (r == Z_STREAM_END) g->in_member = 0;
+        else if (r != Z_OK && !(r == Z_BUF_ERROR && g->z.avail_in == 0)) return fail(g, "not valid gzip data", g->z.msg ? g->z.msg : zError(r));
     }
-    return n;
+    return (ssize_t)(size - g->z.avail_out);
 }
 
 static int gz_cookie_close(void *cookie)
 {
     c360_gz *g = cookie;
-    int rc = gzclose_r(g->gz) == Z_OK ? 0 : EOF;
+    inflateEnd(&g->z);
+    int rc = fclose(g->raw);
     free(g);
     return rc;
 }
@@ -64,22 +78,19 @@ static int gz_cookie_close(void *cookie)
 FILE *c360_gz_open(FILE *raw, c360_gz **out)
 {
     *out = NULL;
-    int fd = dup(fileno(raw));
-    fclose(raw);
-    if (fd < 0) return NULL;
     c360_gz *g = xcalloc(1, sizeof *g);
-    g->gz = gzdopen(fd, "rb");
-    if (!g->gz) {
-        close(fd);
+    g->raw = raw;
+    if (inflateInit2(&g->z, 15 + 16) != Z_OK) {   /* 15 + 16: a gzip header and trailer */
+        fclose(raw);
         free(g);
         errno = ENOMEM;
         return NULL;
     }
-    gzbuffer(g->gz, 256 * 1024);
     cookie_io_functions_t io = {.read = gz_cookie_read, .close = gz_cookie_close};
     FILE *fp = fopencookie(g, "rb", io);
     if (!fp) {
-        gzclose_r(g->gz);
+        inflateEnd(&g->z);
+        fclose(raw);
         free(g);
         return NULL;
     }
@@ -87,10 +98,17 @@ FILE *c360_gz_open(FILE *raw, c360_gz **out)
     return fp;
 }
 
+int c360_gz_sniff(FILE *raw)
+{
+    int c = getc(raw);
+    if (c == EOF) return 0;
+    ungetc(c, raw);
+    return c == 0x1f;
+}
+
 uint64_t c360_gz_offset(const c360_gz *g)
 {
-    z_off_t o = gzoffset(g->gz);
-    return o > 0 ? (uint64_t)o : 0;
+    return g->read - g->z.avail_in;
 }
 
 const char *c360_gz_error(const c360_gz *g)

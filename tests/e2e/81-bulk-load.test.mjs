@@ -1,6 +1,6 @@
 // Bulk history with `c360 load` (docs/SOURCES.md): CSV and NDJSON records through a mapping from
 // a local file, an http URL (a tiny node server on 127.0.0.1) and S3 (s3rver on 127.0.0.1 with
-// a temp dir; objects uploaded with PUT), gzipped (.gz) or not; Segment NDJSON from S3 with nothing but the AWS_*
+// a temp dir; objects uploaded with PUT), gzipped (recognised by content, not name) or not; Segment NDJSON from S3 with nothing but the AWS_*
 // variables (the quick start); requests signed with AWS Signature V4, checked by an endpoint that
 // verifies the signature itself (s3rver does not); resume after kill -9 mid-load (finished objects
 // are skipped, every event stored once, profiles equal a clean load's); and history loaded after
@@ -207,7 +207,7 @@ test('an http URL: NDJSON records through a mapping; a missing URL fails clearly
   assertCleanExit(await srv.stop());
 });
 
-test('gzip objects (.gz: file, URL, S3; concatenated members); truncated gzip fails clearly and is loaded once fixed', { timeout: 120_000 }, async () => {
+test('gzip objects (file, URL, S3; named .gz or not; concatenated members); truncated gzip fails clearly and is loaded once fixed', { timeout: 120_000 }, async () => {
   const dir = path.join(tmp, 'gz');
   const rows = activity('gz', 4, 25);   // 100 rows
   // a CSV file through a mapping, compressed in two members (as `cat a.gz b.gz` or Segment's archive writes)
@@ -225,9 +225,16 @@ test('gzip objects (.gz: file, URL, S3; concatenated members); truncated gzip fa
   assert.equal(b.code, 0, b.err);
   assert.match(b.err, /30 events loaded/);
   await put('zipped/day-1.ndjson.gz', zlib.gzipSync(toNdjson(seg('gzs3', 20, 0))));
+  // compression is recognised by content: an S3 object and a file whose names do not say gzip
+  await put('zipped/day-2', zlib.gzipSync(toNdjson(seg('gzs3b', 15, 0))));
   const c = await load(['--data-dir', dir, 's3://hist/zipped/'], { env: { ...AWS, AWS_ENDPOINT_URL: s3url } });
   assert.equal(c.code, 0, c.err);
-  assert.match(c.err, /20 events loaded/);
+  assert.match(c.err, /35 events loaded/);
+  const unnamed = path.join(tmp, 'unnamed.ndjson');
+  fs.writeFileSync(unnamed, zlib.gzipSync(toNdjson(seg('gzfile', 12, 0))));
+  const d = await load(['--data-dir', dir, unnamed]);
+  assert.equal(d.code, 0, d.err);
+  assert.match(d.err, /12 events loaded/);
   // truncated: a clear error, exit 1, the object not finished; the whole file loads once fixed
   const whole = zlib.gzipSync(toNdjson(seg('gztr', 500, 0)));
   const trFile = path.join(tmp, 'cut.ndjson.gz');
@@ -244,6 +251,8 @@ test('gzip objects (.gz: file, URL, S3; concatenated members); truncated gzip fa
   for (const [u, counts] of expectCounts(rows)) assert.deepEqual((await getProfile(srv, 'user_id', u)).counts.by_event, counts, u);
   assert.equal((await getProfile(srv, 'user_id', 'gzweb')).counts.total, 30);
   assert.equal((await getProfile(srv, 'user_id', 'gzs3')).counts.total, 20);
+  assert.equal((await getProfile(srv, 'user_id', 'gzs3b')).counts.total, 15);
+  assert.equal((await getProfile(srv, 'user_id', 'gzfile')).counts.total, 12);
   assert.equal((await getProfile(srv, 'user_id', 'gztr')).counts.total, 500, 'each event of the fixed file once');
   assertCleanExit(await srv.stop());
 });

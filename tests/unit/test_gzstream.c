@@ -1,8 +1,10 @@
 /* test_gzstream.c - unit tests for gzip objects read as plain streams (src/sources/gzstream.c).
  * Covers: lines read back byte for byte through getline, across two concatenated members; the
- * compressed offset reaching the object's size at the end; data that is not gzip passed through;
- * a truncated object and one with a damaged CRC ending in a read error (ferror) with a reason,
- * never in a quiet end of file. The objects are temporary files, compressed by zlib here. */
+ * compressed offset reaching the object's size at the end; the first byte deciding gzip or not
+ * without consuming anything, on any stdio stream (a memory stream: no descriptor, no seeking);
+ * what follows a member and is not gzip ends the data; a truncated object and one with a damaged
+ * CRC ending in a read error (ferror) with a reason, never in a quiet end of file. The objects are
+ * temporary files or memory streams, compressed by zlib here. */
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -49,11 +51,12 @@ static int read_all(FILE *fp, char *out, size_t cap, size_t *len)
 
 static FILE *open_mem(const unsigned char *p, size_t n, c360_gz **g)
 {
-    FILE *raw = tmpfile();   /* a real file: the gzip reader works on its descriptor */
+    FILE *raw = tmpfile();
     assert_non_null(raw);
     assert_int_equal(fwrite(p, 1, n, raw), n);
     assert_int_equal(fflush(raw), 0);
     rewind(raw);
+    assert_int_equal(c360_gz_sniff(raw), 1);
     FILE *fp = c360_gz_open(raw, g);
     assert_non_null(fp);
     assert_non_null(*g);
@@ -79,18 +82,42 @@ static void test_members_read_back(void **state)
     assert_int_equal(fclose(fp), 0);
 }
 
-static void test_plain_passes_through(void **state)
+static void test_sniff_consumes_nothing(void **state)
 {
     (void)state;
-    static const unsigned char plain[] = "{\"type\":\"track\"}\nsecond line\n";
-    c360_gz *g;
-    FILE *fp = open_mem(plain, sizeof plain - 1, &g);
+    /* plain text: not gzip, and every byte is still there to read */
+    static char plain[] = "{\"type\":\"track\"}\nsecond line\n";
+    FILE *raw = fmemopen(plain, sizeof plain - 1, "rb");
+    assert_non_null(raw);
+    assert_int_equal(c360_gz_sniff(raw), 0);
     char back[100];
     size_t len;
-    assert_int_equal(read_all(fp, back, sizeof back, &len), 0);
+    assert_int_equal(read_all(raw, back, sizeof back, &len), 0);
     assert_int_equal(len, sizeof plain - 1);
     assert_memory_equal(back, plain, len);
-    fclose(fp);
+    fclose(raw);
+    /* empty: not gzip */
+    raw = fmemopen(plain, 0, "rb");
+    assert_non_null(raw);
+    assert_int_equal(c360_gz_sniff(raw), 0);
+    fclose(raw);
+    /* gzip on a stream without a descriptor, read after the sniff; bytes that follow the member
+     * and are not gzip (padding) end the data cleanly */
+    size_t n = make_text();
+    size_t pn = test_deflate(text, n, 31, packed, sizeof packed);
+    memset(packed + pn, 0, 64);
+    raw = fmemopen(packed, pn + 64, "rb");
+    assert_non_null(raw);
+    assert_int_equal(c360_gz_sniff(raw), 1);
+    c360_gz *g;
+    FILE *fp = c360_gz_open(raw, &g);
+    assert_non_null(fp);
+    static char all[sizeof text];
+    assert_int_equal(read_all(fp, all, sizeof all, &len), 0);
+    assert_int_equal(len, n);
+    assert_memory_equal(all, text, n);
+    assert_string_equal(c360_gz_error(g), "");
+    assert_int_equal(fclose(fp), 0);
 }
 
 static void test_truncated_and_damaged(void **state)
@@ -122,7 +149,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_members_read_back),
-        cmocka_unit_test(test_plain_passes_through),
+        cmocka_unit_test(test_sniff_consumes_nothing),
         cmocka_unit_test(test_truncated_and_damaged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
