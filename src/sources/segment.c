@@ -307,7 +307,11 @@ static int parse_event(pctx *p, int obj, int forced_type, int batch_ctx, int bat
         sb_adds(&mid, "c360-");
         for (int i = 0; i < 16; i++) sb_addf(&mid, "%02x", rnd[i]);
     }
-    if (mid.len > C360_SEGMENT_MID_MAX) { sb_release(&mid); return fail(p, C360_EEVENT, "field '%s' is longer than 256 bytes", "messageId"); }
+    if (mid.len > C360_SEGMENT_MID_MAX) {
+        sb_release(&mid);
+        snprintf(p->err, p->errlen, "field 'messageId' is longer than %d bytes", C360_SEGMENT_MID_MAX);
+        return C360_EEVENT;
+    }
     ev->message_id = sb_detach(&mid, NULL);
     crypto_generichash(ev->msg_hash, 16, (const unsigned char *)ev->message_id, strlen(ev->message_id), p->cx->secret, 32);
 
