@@ -18,6 +18,7 @@
  * has no hook for this module), and a broken section answers 500 with the reason, and logs it. */
 #include "serving/http_int.h"
 #include "serving/url.h"
+#include "core/config.h"
 #include "core/errors.h"
 #include "sources/mapping.h"
 #include "sources/webhook_body.h"
@@ -40,6 +41,7 @@ typedef struct wh_source {
     char *header;          /* lower-case header name */
     char *prefix;          /* before the encoded MAC, e.g. "sha256=" */
     char *ts_header;       /* lower-case; when set, the MAC covers this header's value, then the body */
+    int64_t max_age_ms;    /* with ts_header: the signed time may be this far from now (0: any) */
     int base64;            /* MAC encoding: hex (0) or base64 */
     int format;            /* 0 by Content-Type, 1 JSON, 2 form */
     int url_secret;        /* auth: the secret in the query (?secret=), for senders that do not sign */
@@ -90,6 +92,7 @@ static int read_source(yaml_document_t *d, const char *name, yaml_node_t *n, wh_
     s->name = xstrdup(name);
     s->header = xstrdup("x-c360-signature");
     s->prefix = xstrdup("sha256=");
+    s->max_age_ms = 5 * 60 * 1000;
     if (!n || n->type != YAML_MAPPING_NODE) { snprintf(err, errlen, "webhook source '%s' must be a mapping", name); return -1; }
     for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
         yaml_node_t *k = yaml_document_get_node(d, p->key), *v = yaml_document_get_node(d, p->value);
@@ -131,6 +134,11 @@ static int read_source(yaml_document_t *d, const char *name, yaml_node_t *n, wh_
                 s->ts_header = xstrdup(val);
                 for (char *c = s->ts_header; *c; c++) *c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
             }
+        } else if (!strcmp(key, "signature_max_age")) {
+            if (c360_parse_duration_ms(val, &s->max_age_ms) || s->max_age_ms < 0) {
+                snprintf(err, errlen, "webhook source '%s': signature_max_age is a duration such as 5m (0: any age)", name);
+                return -1;
+            }
         } else if (!strcmp(key, "signature_encoding")) {
             if (!strcmp(val, "hex")) s->base64 = 0;
             else if (!strcmp(val, "base64")) s->base64 = 1;
@@ -146,7 +154,7 @@ static int read_source(yaml_document_t *d, const char *name, yaml_node_t *n, wh_
             else { snprintf(err, errlen, "webhook source '%s': format is json, form or auto", name); return -1; }
         } else {
             snprintf(err, errlen, "webhook source '%s': unknown key '%s' (secret, secret_env, mapping, format, auth, "
-                                  "signature_header, signature_prefix, signature_encoding, signature_timestamp_header)", name, key);
+                                  "signature_header, signature_prefix, signature_encoding, signature_timestamp_header, signature_max_age)", name, key);
             return -1;
         }
     }
@@ -234,7 +242,22 @@ static const wh_source *find_source(const char *name, size_t n)
     return NULL;
 }
 
-/* 1 if the request carries a valid signature of its body */
+/* the signed time of a timestamp header: ISO 8601, or seconds since 1970 as senders such as Slack
+ * and Stripe write it; -1 if it is neither */
+static int signed_time(h2o_iovec_t v, int64_t *ms)
+{
+    size_t i = 0;
+    int64_t secs = 0;
+    while (i < v.len && v.base[i] >= '0' && v.base[i] <= '9' && i < 12) secs = secs * 10 + (v.base[i++] - '0');
+    if (i == v.len && i >= 9) {
+        *ms = secs * 1000;
+        return 0;
+    }
+    return c360_time_parse(v.base, v.len, ms) ? -1 : 0;
+}
+
+/* 1 if the request carries a valid signature of its body; 0 if not; -1 if it does, but the signed
+ * timestamp is not a time, or further from now than the source's signature_max_age (a replay) */
 static int signature_ok(const wh_source *s, h2o_req_t *req)
 {
     ssize_t hi = h2o_find_header_by_str(&req->headers, s->header, strlen(s->header), -1);
@@ -261,7 +284,12 @@ static int signature_ok(const wh_source *s, h2o_req_t *req)
     if (ts.len) crypto_auth_hmacsha256_update(&st, (const unsigned char *)ts.base, ts.len);
     crypto_auth_hmacsha256_update(&st, (const unsigned char *)req->entity.base, req->entity.len);
     crypto_auth_hmacsha256_final(&st, want);
-    return sodium_memcmp(got, want, sizeof want) == 0;
+    if (sodium_memcmp(got, want, sizeof want) != 0) return 0;
+    if (ts.len && s->max_age_ms > 0) {
+        int64_t at, now = c360_now_ms();
+        if (signed_time(ts, &at) || at < now - s->max_age_ms || at > now + s->max_age_ms) return -1;
+    }
+    return 1;
 }
 
 /* 1 if the query's `secret` parameter is the source's secret (compared as hashes, in constant
@@ -296,8 +324,13 @@ static const wh_source *configured_source(c360_call *c)
  * used before this. */
 static int authenticated(const wh_source *s, c360_call *c)
 {
-    if (s->url_secret ? url_secret_ok(s, c) : signature_ok(s, c->req)) return 1;
-    if (s->url_secret)
+    int ok = s->url_secret ? url_secret_ok(s, c) : signature_ok(s, c->req);
+    if (ok == 1) return 1;
+    if (ok < 0) {
+        c360_respond_error(c, C360_EAUTH,
+                           "the signed %s is not a time within %lld s of the server's clock (a replayed or delayed request; signature_max_age)",
+                           s->ts_header, (long long)(s->max_age_ms / 1000));
+    } else if (s->url_secret)
         c360_respond_error(c, C360_EAUTH, "missing or wrong secret (query parameter secret)");
     else
         c360_respond_error(c, C360_EAUTH, "missing or invalid signature (%s: %s<HMAC-SHA256 of %s%sthe body, %s>)", s->header, s->prefix,

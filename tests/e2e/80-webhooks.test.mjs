@@ -46,6 +46,14 @@ sources:
       signature_prefix: ''
       signature_encoding: base64
       signature_timestamp_header: X-Zendesk-Webhook-Signature-Timestamp
+    helpdesk_any_age:
+      secret: ${ZENDESK_SECRET}
+      mapping: [zendesk, zendesk_ticket_events, zendesk_user_events]
+      signature_header: X-Zendesk-Webhook-Signature
+      signature_prefix: ''
+      signature_encoding: base64
+      signature_timestamp_header: X-Zendesk-Webhook-Signature-Timestamp
+      signature_max_age: 0
     newsletter:
       secret: ${NEWSLETTER_SECRET}
       auth: url_secret
@@ -119,11 +127,13 @@ const zdUser = (requester, email, time) => JSON.stringify({
   zendesk_event_version: '2022-11-06', event: {},
   detail: { id: requester, email, role: 'end-user', external_id: null, created_at: time },
 });
-function postZendesk(srv, body, { secret = ZENDESK_SECRET, timestamp = '2026-10-01T10:00:00Z', signedTimestamp = timestamp } = {}) {
+// Zendesk's timestamp header: the time of sending, ISO 8601 without milliseconds
+const zdNow = (offsetMs = 0) => new Date(Date.now() + offsetMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
+function postZendesk(srv, body, { secret = ZENDESK_SECRET, timestamp = zdNow(), signedTimestamp = timestamp, source = 'helpdesk' } = {}) {
   const headers = { 'content-type': 'application/json',
     'X-Zendesk-Webhook-Signature': createHmac('sha256', secret).update(signedTimestamp + body).digest('base64') };
   if (timestamp !== null) headers['X-Zendesk-Webhook-Signature-Timestamp'] = timestamp;
-  return srv.request('POST', '/v1/webhooks/helpdesk', { body, headers });
+  return srv.request('POST', `/v1/webhooks/${source}`, { body, headers });
 }
 
 test("Zendesk's signature scheme (timestamp + body) and its event payloads: tickets by requester id, linked by user events", async (srv) => {
@@ -135,6 +145,18 @@ test("Zendesk's signature scheme (timestamp + body) and its event payloads: tick
   assertError(await postZendesk(srv, created, { timestamp: null }), 401, 'unauthorized', 'no timestamp header');
   assertError(await postZendesk(srv, created, { signedTimestamp: '2026-10-01T10:00:01Z' }), 401, 'unauthorized', 'another timestamp');
   assertError(await postZendesk(srv, created, { secret: SHOP_SECRET }), 401, 'unauthorized', 'wrong secret');
+  // a correctly signed request whose signed time is not within signature_max_age (5 minutes) of
+  // now is a replay (or delayed): refused, saying so; seconds since 1970 are a time too
+  for (const [timestamp, what] of [[zdNow(-10 * 60e3), '10 minutes old'], [zdNow(10 * 60e3), '10 minutes ahead'],
+    ['2026-10-01T10:00:00Z', 'two months old'], ['yesterday', 'not a time'], [String(Math.floor(Date.now() / 1000) - 3600), 'an hour old, in seconds']]) {
+    const r = await postZendesk(srv, created, { timestamp });
+    assertError(r, 401, 'unauthorized', `signed timestamp ${what}`);
+    assert.match(r.json.message, /within 300 s of the server's clock/, r.text);
+  }
+  ok(await postZendesk(srv, zdUser(requester, `${uid('secs')}@example.com`, '2026-10-01T07:00:00.000Z'), { timestamp: String(Math.floor(Date.now() / 1000) - 60) }), 1,
+    'a minute old, in seconds since 1970');
+  ok(await postZendesk(srv, zdUser(requester, `${uid('anyage')}@example.com`, '2026-10-01T07:00:00.000Z'), { timestamp: '2026-10-01T10:00:00Z', source: 'helpdesk_any_age' }), 1,
+    'signature_max_age: 0 accepts any signed time');
   ok(await postZendesk(srv, created), 1, 'ticket created (before the user is known by email)');
   ok(await postZendesk(srv, zdUser(requester, email, '2026-10-01T08:00:00.000Z')), 1, 'user created');
   let p = await getProfile(srv, 'email', email);
