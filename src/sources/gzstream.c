@@ -17,6 +17,7 @@ struct c360_gz {
     FILE *raw;
     z_stream z;
     int in_member;     /* inside a gzip member (its end not seen yet) */
+    int members;       /* members read to their end */
     int done;          /* the end: input exhausted between members, or what follows is not gzip */
     uint64_t read;     /* bytes taken from raw */
     char err[200];
@@ -30,6 +31,21 @@ static ssize_t fail(c360_gz *g, const char *what, const char *detail)
     return -1;
 }
 
+/* at least `want` bytes of input in g->in (fewer only at the end of the object); -1 on a read error */
+static int fill(c360_gz *g, unsigned want)
+{
+    if (g->z.avail_in >= want) return 0;
+    if (g->z.avail_in) memmove(g->in, g->z.next_in, g->z.avail_in);
+    g->z.next_in = g->in;
+    while (g->z.avail_in < want) {
+        size_t n = fread(g->in + g->z.avail_in, 1, sizeof g->in - g->z.avail_in, g->raw);
+        if (n == 0) return ferror(g->raw) ? -1 : 0;
+        g->z.avail_in += (unsigned)n;
+        g->read += n;
+    }
+    return 0;
+}
+
 static ssize_t gz_cookie_read(void *cookie, char *buf, size_t size)
 {
     c360_gz *g = cookie;
@@ -37,31 +53,26 @@ static ssize_t gz_cookie_read(void *cookie, char *buf, size_t size)
     g->z.next_out = (unsigned char *)buf;
     g->z.avail_out = (unsigned)size;
     while (!g->done && g->z.avail_out == size) {
-        if (g->z.avail_in == 0) {
-            size_t n = fread(g->in, 1, sizeof g->in, g->raw);
-            if (n == 0) {
-                if (ferror(g->raw)) return fail(g, "read error", strerror(errno));
-                if (g->in_member) return fail(g, "the gzip data is truncated (unexpected end of file)", NULL);
-                g->done = 1;
-                break;
-            }
-            g->z.next_in = g->in;
-            g->z.avail_in = (unsigned)n;
-            g->read += n;
-        }
+        if (fill(g, g->in_member ? 1 : 2)) return fail(g, "read error", strerror(errno));
         if (!g->in_member) {
-            /* another member follows (`cat a.gz b.gz`), or something that is not gzip: as zlib's
-             * own gzread, the data ends there */
-            if (g->z.next_in[0] != 0x1f) {
+            /* a member starts with the magic bytes 1f 8b. After the first, anything else (or
+             * nothing) ends the data, as in zlib's own gzread (padding, trailing garbage) */
+            if (g->z.avail_in < 2 || g->z.next_in[0] != 0x1f || g->z.next_in[1] != 0x8b) {
+                if (!g->members) return fail(g, "not valid gzip data", "no gzip header");
                 g->done = 1;
                 break;
             }
             if (inflateReset(&g->z) != Z_OK) return fail(g, "not valid gzip data", g->z.msg);
             g->in_member = 1;
         }
+        if (g->z.avail_in == 0) return fail(g, "the gzip data is truncated (unexpected end of file)", NULL);
         int r = inflate(&g->z, Z_NO_FLUSH);
-        if (r == Z_STREAM_END) g->in_member = 0;
-        else if (r != Z_OK && !(r == Z_BUF_ERROR && g->z.avail_in == 0)) return fail(g, "not valid gzip data", g->z.msg ? g->z.msg : zError(r));
+        if (r == Z_STREAM_END) {
+            g->in_member = 0;
+            g->members++;
+        } else if (r != Z_OK && !(r == Z_BUF_ERROR && g->z.avail_in == 0)) {
+            return fail(g, "not valid gzip data", g->z.msg ? g->z.msg : zError(r));
+        }
     }
     return (ssize_t)(size - g->z.avail_out);
 }
