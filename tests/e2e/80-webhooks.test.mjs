@@ -20,6 +20,14 @@ const MAILCHIMP_SECRET = 'mc-secret-0123456789abcdef';
 const SHOP_SECRET = 'shop-secret-0123456789abcdef';
 const NEWSLETTER_SECRET = 'nl+secret/0123456789&abcdef';
 
+// a real Zendesk's webhook source (docs/SOURCES.md): its own signature scheme and payloads
+const ZENDESK_SOURCE = `
+      secret: ${ZENDESK_SECRET}
+      mapping: [zendesk, zendesk_ticket_events, zendesk_user_events]
+      signature_header: X-Zendesk-Webhook-Signature
+      signature_prefix: ''
+      signature_encoding: base64
+      signature_timestamp_header: X-Zendesk-Webhook-Signature-Timestamp`;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'c360-webhooks-'));
 const cfg = path.join(tmp, 'c360.yaml');
 fs.writeFileSync(cfg, `
@@ -39,20 +47,8 @@ sources:
       secret: ${ZENDESK_SECRET}
     mailchimp:
       secret_env: C360_TEST_MC_SECRET
-    helpdesk:
-      secret: ${ZENDESK_SECRET}
-      mapping: [zendesk, zendesk_ticket_events, zendesk_user_events]
-      signature_header: X-Zendesk-Webhook-Signature
-      signature_prefix: ''
-      signature_encoding: base64
-      signature_timestamp_header: X-Zendesk-Webhook-Signature-Timestamp
-    helpdesk_any_age:
-      secret: ${ZENDESK_SECRET}
-      mapping: [zendesk, zendesk_ticket_events, zendesk_user_events]
-      signature_header: X-Zendesk-Webhook-Signature
-      signature_prefix: ''
-      signature_encoding: base64
-      signature_timestamp_header: X-Zendesk-Webhook-Signature-Timestamp
+    helpdesk:${ZENDESK_SOURCE}
+    helpdesk_any_age:${ZENDESK_SOURCE}
       signature_max_age: 0
     newsletter:
       secret: ${NEWSLETTER_SECRET}
