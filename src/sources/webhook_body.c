@@ -13,7 +13,9 @@
  * Zendesk trigger sends (its JSON is written by the admin, with the requester's email);
  * `zendesk_ticket_events` and `zendesk_user_events` read Zendesk's own event payloads
  * (`zen:event-type:...` with a `detail` object: tickets name only the requester's Zendesk id,
- * user events link that id to the email). Form-encoded bodies become a flat object keyed by the
+ * user events link that id to the email). A Zendesk user's external_id is the id the company's
+ * own systems know the customer by (what Segment's Zendesk destination writes there): it becomes
+ * the event's userId, so tickets join the profile the shop's own events built. Form-encoded bodies become a flat object keyed by the
  * field names, so Mailchimp's data[email] is the path `data[email]`. */
 const char c360_webhook_builtin_mappings[] =
     "mappings:\n"
@@ -29,7 +31,8 @@ const char c360_webhook_builtin_mappings[] =
     "        zen:event-type:ticket.created: Ticket Created\n"
     "        zen:event-type:ticket.updated: Ticket Updated\n"
     "        zen:event-type:ticket.solved: Ticket Solved\n"
-    "    identifiers: {email: ticket.requester.email, zendesk_user_id: ticket.requester.id}\n"
+    "    identifiers: {user_id: ticket.requester.external_id, email: ticket.requester.email,\n"
+    "                  zendesk_user_id: ticket.requester.id}\n"
     "    time: {field: time, required: false}\n"
     "    message_id: {field: id, prefix: 'zendesk-'}\n"
     "    properties:\n"
@@ -68,7 +71,7 @@ const char c360_webhook_builtin_mappings[] =
     "      - {field: detail.id, exists: true}\n"
     "      - {not: {field: detail.requester_id, exists: true}}\n"
     "    type: identify\n"
-    "    identifiers: {email: detail.email, zendesk_user_id: detail.id}\n"
+    "    identifiers: {user_id: detail.external_id, email: detail.email, zendesk_user_id: detail.id}\n"
     "    time: {field: time, required: false}\n"
     "    message_id: {field: id, prefix: 'zendesk-'}\n"
     "    constants:\n"

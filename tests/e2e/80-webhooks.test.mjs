@@ -13,7 +13,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { after } from 'node:test';
 import { useServer, assertCleanExit } from './lib/server.mjs';
-import { assertError, getAllEvents, getProfile, uid } from './lib/api.mjs';
+import { assertAccepted, assertError, getAllEvents, getProfile, messageId, uid } from './lib/api.mjs';
 
 const ZENDESK_SECRET = 'zd-secret-0123456789abcdef';
 const MAILCHIMP_SECRET = 'mc-secret-0123456789abcdef';
@@ -118,10 +118,10 @@ const zdTicket = (type, requester, ticketId, status, time, extra = {}) => JSON.s
   detail: { id: String(ticketId), requester_id: requester, submitter_id: requester, status, priority: 'LOW',
             subject: 'Where is my parcel?', created_at: '2026-10-01T08:00:00Z', via: { channel: 'web_service' } },
 });
-const zdUser = (requester, email, time) => JSON.stringify({
+const zdUser = (requester, email, time, externalId = null) => JSON.stringify({
   account_id: 22129848, id: uid('zd-'), subject: `zen:user:${requester}`, time, type: 'zen:event-type:user.created',
   zendesk_event_version: '2022-11-06', event: {},
-  detail: { id: requester, email, role: 'end-user', external_id: null, created_at: time },
+  detail: { id: requester, email, role: 'end-user', external_id: externalId, created_at: time },
 });
 // Zendesk's timestamp header: the time of sending, ISO 8601 without milliseconds
 const zdNow = (offsetMs = 0) => new Date(Date.now() + offsetMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -191,6 +191,38 @@ test('the built-in zendesk source takes both the trigger body and the event payl
   const p = await getProfile(srv, 'email', email);
   assert.equal(p.counts.by_event['Ticket Created'], 1, JSON.stringify(p.counts));
   assert.equal(p.features.has_open_ticket.value, true);
+});
+
+test("a Zendesk user's external_id is the shop's user id: tickets join the profile the shop's events built", async (srv) => {
+  // the shop knows the customer by user id and one email; Zendesk by another email
+  const user = uid('shopper-'), shopEmail = `${uid('shop')}@example.com`, deskEmail = `${uid('desk')}@example.com`;
+  assertAccepted(await srv.ingest('/v1/identify', { userId: user, traits: { email: shopEmail }, messageId: messageId() }));
+  const trigger = JSON.stringify({ id: uid('evt-'), type: 'ticket.created',
+    ticket: { id: 4801, subject: 'Wrong size', status: 'open', priority: 'normal', requester: { email: deskEmail, id: 5501, external_id: user } } });
+  ok(await post(srv, 'zendesk', trigger, { secret: ZENDESK_SECRET }), 1, 'trigger body with external_id');
+  let p = await getProfile(srv, 'user_id', user);
+  assert.equal(p.counts.by_event['Ticket Created'], 1, JSON.stringify(p.counts));
+  assert.ok(p.identities.some((i) => i.type === 'email' && i.value === deskEmail), JSON.stringify(p.identities));
+  assert.ok(p.identities.some((i) => i.type === 'email' && i.value === shopEmail), JSON.stringify(p.identities));
+
+  // Zendesk's event payloads: a user event with external_id links the Zendesk id to the shop's
+  // user; the ticket events that name only the requester's Zendesk id then reach that profile
+  const user2 = uid('shopper-'), requester = String(7447388090000 + Math.floor(Math.random() * 1e5));
+  assertAccepted(await srv.ingest('/v1/track', { userId: user2, event: 'Product Viewed', properties: { product_id: 'p1' }, messageId: messageId() }));
+  ok(await postZendesk(srv, zdUser(requester, `${uid('zd2')}@example.com`, '2026-10-04T08:00:00.000Z', user2)), 1, 'user event with external_id');
+  ok(await postZendesk(srv, zdTicket('ticket.created', requester, 6101, 'OPEN', '2026-10-04T09:00:00.000Z')), 1, 'ticket event');
+  p = await getProfile(srv, 'user_id', user2);
+  assert.equal(p.counts.by_event['Ticket Created'], 1, JSON.stringify(p.counts));
+  assert.equal(p.counts.by_event['Product Viewed'], 1, JSON.stringify(p.counts));
+  assert.ok(p.identities.some((i) => i.type === 'zendesk_user_id' && i.value === requester), JSON.stringify(p.identities));
+  assert.equal(p.features.has_open_ticket.value, true);
+
+  // Zendesk sends "" for a user without one: no user id, the email and Zendesk id still link
+  const requester3 = String(6447388090000 + Math.floor(Math.random() * 1e5)), email3 = `${uid('zd3')}@example.com`;
+  ok(await postZendesk(srv, zdUser(requester3, email3, '2026-10-04T08:00:00.000Z', '')), 1, 'user event, empty external_id');
+  p = await getProfile(srv, 'email', email3);
+  assert.ok(!p.identities.some((i) => i.type === 'user_id'), JSON.stringify(p.identities));
+  assert.ok(p.identities.some((i) => i.type === 'zendesk_user_id' && i.value === requester3), JSON.stringify(p.identities));
 });
 
 test('a redelivered webhook (same body) is stored once', async (srv) => {
