@@ -44,7 +44,7 @@
  * product's partners become one counter map addition (c360_txn_add_map, a RocksDB merge), so the
  * writer never reads a counter: the tables hold only what the current group added, and are
  * emptied at every flush or abandoned group. */
-typedef struct fprod { UT_hash_handle hh; uint32_t id; int64_t orders; char name[]; } fprod;
+typedef struct fprod { UT_hash_handle hh; uint32_t id, seen; int64_t orders; char name[]; } fprod;
 typedef struct { uint64_t ab; int64_t n; } fpair;   /* ab 0: a free slot (a < b, so ab > 0) */
 /* a catalogue entry: v its event time (biased, 0: none stored); val the entry to write at the
  * flush when dirty (the group renamed or repriced it) */
@@ -78,10 +78,20 @@ struct fcache {
     fent *cat;
     fent **dirty;                 /* the catalogue entries to write at the flush */
     size_t ndirty, capdirty;
+    uint32_t *ids, stamp;         /* recs_on_order's scratch: an order's distinct products */
+    int capids;
+    strbuf pid, key, val;         /* recs_on_order's and the catalogue's scratch */
 };
 #define CAT_MAX 1000000
 
-fcache *fcache_new(void) { return xcalloc(1, sizeof(fcache)); }
+fcache *fcache_new(void)
+{
+    fcache *c = xcalloc(1, sizeof(fcache));
+    sb_init(&c->pid);
+    sb_init(&c->key);
+    sb_init(&c->val);
+    return c;
+}
 
 /* empties the pair tables (the flush has already zeroed the slots it read: cleared = 1) */
 static void clear_group(fcache *c, int cleared)
@@ -137,6 +147,10 @@ void fcache_free(fcache *c)
     free(c->dirs);
     free(c->dirty);
     free(c->byid);
+    free(c->ids);
+    sb_release(&c->pid);
+    sb_release(&c->key);
+    sb_release(&c->val);
     free(c);
 }
 
@@ -305,36 +319,47 @@ void fcache_flush(fcache *c, c360_txn *txn)
     if (HASH_COUNT(c->cat) > CAT_MAX) clear_cat(c);
 }
 
+/* an object's product_id as text (a number as written), or 0 when it has none usable */
+static int product_id(const c360_json *j, int obj, strbuf *out)
+{
+    int t = c360_json_get(j, obj, "product_id");
+    sb_reset(out);
+    if (t < 0 || c360_json_is_null(j, t)) return 0;
+    if (j->tok[t].type == CJ_STRING) c360_json_str(j, t, out);
+    else if (j->tok[t].type == CJ_PRIMITIVE) {
+        size_t rn;
+        const char *r = c360_json_raw(j, t, &rn);
+        sb_add(out, r, rn);
+    } else return 0;
+    return out->len && !memchr(out->buf, 0, out->len);
+}
+
+static void catalog(c360_features *f, const c360_json *j, int obj, int64_t ts, const strbuf *pid);
+
 void recs_on_order(c360_features *f, int64_t ts, const c360_json *j, int props)
 {
     int pt = c360_json_get(j, props, "products");
     if (pt < 0 || j->tok[pt].type != CJ_ARRAY) return;
     fcache *c = f->cache;
-    uint32_t *ids = NULL;
     int np = 0;
-    strbuf k = STRBUF_INIT;
+    /* a product listed twice in the order counts once: marked with the order's stamp */
+    if (++c->stamp == 0) {
+        for (uint32_t i = 0; i < c->nprod; i++) c->byid[i]->seen = 0;
+        c->stamp = 1;
+    }
     for (int it = pt + 1, n = 0; n < j->tok[pt].size; n++, it = c360_json_skip(j, it)) {
-        if (j->tok[it].type != CJ_OBJECT) continue;
-        recs_catalog(f, j, it, ts);
-        int t = c360_json_get(j, it, "product_id");
-        if (t < 0 || c360_json_is_null(j, t)) continue;
-        sb_reset(&k);
-        if (j->tok[t].type == CJ_STRING) c360_json_str(j, t, &k);
-        else if (j->tok[t].type == CJ_PRIMITIVE) {
-            size_t rn;
-            const char *r = c360_json_raw(j, t, &rn);
-            sb_add(&k, r, rn);
-        }
-        if (!k.len || memchr(k.buf, 0, k.len)) continue;
-        uint32_t id = intern(c, k.buf, k.len);
-        int dup = 0;
-        for (int q = 0; q < np && !dup; q++) dup = ids[q] == id;
-        if (dup) continue;
-        ids = xrealloc(ids, sizeof *ids * (size_t)(np + 1));
-        ids[np++] = id;
+        if (j->tok[it].type != CJ_OBJECT || !product_id(j, it, &c->pid)) continue;
+        catalog(f, j, it, ts, &c->pid);
+        uint32_t id = intern(c, c->pid.buf, c->pid.len);   /* may grow byid */
+        fprod *p = c->byid[id];
+        if (p->seen == c->stamp) continue;
+        p->seen = c->stamp;
+        if (np == c->capids) c->ids = xrealloc(c->ids, sizeof *c->ids * (size_t)(c->capids = c->capids ? 2 * c->capids : 64));
+        c->ids[np++] = p->id;
     }
     /* pairs only among the first RECS_MAX_PAIR_ITEMS distinct products of an order: a 500-line
      * wholesale order would otherwise bump 250,000 counters and say little about taste */
+    const uint32_t *ids = c->ids;
     int npair = np < RECS_MAX_PAIR_ITEMS ? np : RECS_MAX_PAIR_ITEMS;
     if (np) atomic_fetch_add(&f->pop_gen, 1);   /* readers refresh their popular list */
     for (int a = 0; a < np; a++) {
@@ -343,63 +368,63 @@ void recs_on_order(c360_features *f, int64_t ts, const c360_json *j, int props)
         for (int b = a + 1; b < npair; b++)
             bump_pair(c, ids[a] < ids[b] ? ids[a] : ids[b], ids[a] < ids[b] ? ids[b] : ids[a]);
     }
-    free(ids);
-    sb_release(&k);
 }
 
-/* catalogue entry: ts u64be (of the event that named it) + JSON {"name":..,"price":..} */
 void recs_catalog(c360_features *f, const c360_json *j, int obj, int64_t ts)
 {
-    int pt = c360_json_get(j, obj, "product_id"), nt = c360_json_get(j, obj, "name");
-    if (pt < 0 || nt < 0 || j->tok[nt].type != CJ_STRING) return;
-    strbuf pid = STRBUF_INIT, k = STRBUF_INIT, v = STRBUF_INIT;
-    if (j->tok[pt].type == CJ_STRING) c360_json_str(j, pt, &pid);
-    else {
-        size_t n;
-        const char *r = c360_json_raw(j, pt, &n);
-        sb_add(&pid, r, n);
+    if (product_id(j, obj, &f->cache->pid)) catalog(f, j, obj, ts, &f->cache->pid);
+}
+
+/* catalogue entry: ts u64be (of the event that named it) + JSON {"name":..,"price":..}. Every
+ * order line names its product again, mostly as before: the entry is rebuilt in a reused buffer
+ * and only its time is updated when the rest is the same. */
+static void catalog(c360_features *f, const c360_json *j, int obj, int64_t ts, const strbuf *pid)
+{
+    int nt = c360_json_get(j, obj, "name");
+    if (nt < 0 || j->tok[nt].type != CJ_STRING) return;
+    fcache *c = f->cache;
+    strbuf *k = &c->key, *v = &c->val;
+    key2(k, 'n', pid->buf, NULL);
+    fent *e;
+    HASH_FIND(hh, c->cat, k->buf, k->len, e);
+    if (!e) {
+        e = xcalloc(1, sizeof *e + k->len);
+        memcpy(e->k, k->buf, k->len);
+        e->kl = k->len;
+        HASH_ADD_KEYPTR(hh, c->cat, e->k, e->kl, e);
+        if (c360_store_get(f->store, k->buf, k->len, &f->tmp) == 1 && f->tmp.len >= 8)
+            e->v = (int64_t)c360_get_u64be((unsigned char *)f->tmp.buf);
     }
-    if (pid.len && !memchr(pid.buf, 0, pid.len)) {
-        key2(&k, 'n', pid.buf, NULL);
-        fent *e;
-        HASH_FIND(hh, f->cache->cat, k.buf, k.len, e);
-        if (!e) {
-            e = xcalloc(1, sizeof *e + k.len);
-            memcpy(e->k, k.buf, k.len);
-            e->kl = k.len;
-            HASH_ADD_KEYPTR(hh, f->cache->cat, e->k, e->kl, e);
-            if (c360_store_get(f->store, k.buf, k.len, &f->tmp) == 1 && f->tmp.len >= 8)
-                e->v = (int64_t)c360_get_u64be((unsigned char *)f->tmp.buf);
-        }
-        /* last write wins by event time; the cached value is the stored entry's time */
-        int64_t have = e->v ? e->v - (int64_t)C360_TS_BIAS : INT64_MIN;
-        if (!e->v || ts >= have) {
-            e->v = (int64_t)((uint64_t)ts + C360_TS_BIAS);
-            sb_add_u64be(&v, (uint64_t)ts + C360_TS_BIAS);
-            size_t n;
-            const char *raw = c360_json_raw(j, nt, &n);
-            sb_adds(&v, "{\"name\":");
-            sb_add(&v, raw, n);
-            int pr = c360_json_get(j, obj, "price");
-            if (pr >= 0 && c360_json_is_number(j, pr)) {
-                raw = c360_json_raw(j, pr, &n);
-                sb_adds(&v, ",\"price\":");
-                sb_add(&v, raw, n);
-            }
-            sb_addc(&v, '}');
-            fcache *c = f->cache;
-            if (!e->dirty) {
-                if (c->ndirty == c->capdirty) c->dirty = xrealloc(c->dirty, sizeof *c->dirty * (c->capdirty = c->capdirty ? 2 * c->capdirty : 256));
-                c->dirty[c->ndirty++] = e;
-                e->dirty = 1;
-            }
-            free(e->val);
-            e->val = sb_detach(&v, &e->vlen);
-        }
+    /* last write wins by event time; the cached value is the stored entry's time */
+    int64_t have = e->v ? e->v - (int64_t)C360_TS_BIAS : INT64_MIN;
+    if (e->v && ts < have) return;
+    e->v = (int64_t)((uint64_t)ts + C360_TS_BIAS);
+    sb_reset(v);
+    sb_add_u64be(v, (uint64_t)ts + C360_TS_BIAS);
+    size_t n;
+    const char *raw = c360_json_raw(j, nt, &n);
+    sb_adds(v, "{\"name\":");
+    sb_add(v, raw, n);
+    int pr = c360_json_get(j, obj, "price");
+    if (pr >= 0 && c360_json_is_number(j, pr)) {
+        raw = c360_json_raw(j, pr, &n);
+        sb_adds(v, ",\"price\":");
+        sb_add(v, raw, n);
     }
-    sb_release(&pid);
-    sb_release(&k);
-    sb_release(&v);
+    sb_addc(v, '}');
+    if (!e->dirty) {
+        if (c->ndirty == c->capdirty) c->dirty = xrealloc(c->dirty, sizeof *c->dirty * (c->capdirty = c->capdirty ? 2 * c->capdirty : 256));
+        c->dirty[c->ndirty++] = e;
+        e->dirty = 1;
+    }
+    if (e->val && e->vlen == v->len && !memcmp(e->val + 8, v->buf + 8, v->len - 8)) {
+        memcpy(e->val, v->buf, 8);   /* the same entry, a later time */
+        return;
+    }
+    free(e->val);
+    e->val = xmalloc(v->len);
+    memcpy(e->val, v->buf, v->len);
+    e->vlen = v->len;
 }
 
 /* ---- the query ---- */
