@@ -15,8 +15,9 @@
  * (`zen:event-type:...` with a `detail` object: tickets name only the requester's Zendesk id,
  * user events link that id to the email). A Zendesk user's external_id is the id the company's
  * own systems know the customer by (what Segment's Zendesk destination writes there): it becomes
- * the event's userId, so tickets join the profile the shop's own events built. Form-encoded bodies become a flat object keyed by the
- * field names, so Mailchimp's data[email] is the path `data[email]`. */
+ * the event's userId, so tickets join the profile the shop's own events built. Form-encoded
+ * bodies become a flat object keyed by the field names, so Mailchimp's data[email] is the path
+ * `data[email]`. */
 const char c360_webhook_builtin_mappings[] =
     "mappings:\n"
     "  zendesk:\n"
