@@ -640,8 +640,9 @@ static void test_group_boundaries_do_not_matter(void **state)
     free(ref);
 }
 
-/* the catalogue entry (name, price) of a product is stored as 8 bytes of event time, then JSON */
-static void assert_catalogue(fenv *v, const char *pid, const char *want)
+/* the catalogue entry (name, price) of a product is stored as 8 bytes of event time, then JSON;
+ * ts: the time of the latest event that named it (INT64_MIN: not checked) */
+static void assert_catalogue_at(fenv *v, const char *pid, const char *want, int64_t ts)
 {
     strbuf k = STRBUF_INIT, val = STRBUF_INIT;
     sb_addc(&k, 'F');
@@ -651,23 +652,11 @@ static void assert_catalogue(fenv *v, const char *pid, const char *want)
     assert_true(val.len > 8);
     if (val.len - 8 != strlen(want) || memcmp(val.buf + 8, want, val.len - 8))
         fail_msg("catalogue entry of %s: %.*s, want %s", pid, (int)(val.len - 8), val.buf + 8, want);
+    if (ts != INT64_MIN) assert_int_equal(c360_get_u64be((const unsigned char *)val.buf) - ((uint64_t)1 << 63), (uint64_t)ts);
     sb_release(&k);
     sb_release(&val);
 }
-
-/* ... and its time is the latest event's that named it */
-static void assert_catalogue_time(fenv *v, const char *pid, int64_t ts)
-{
-    strbuf k = STRBUF_INIT, val = STRBUF_INIT;
-    sb_addc(&k, 'F');
-    sb_addc(&k, 'n');
-    sb_adds(&k, pid);
-    if (c360_store_get(v->s, k.buf, k.len, &val) != 1) fail_msg("no catalogue entry for %s", pid);
-    assert_true(val.len > 8);
-    assert_int_equal(c360_get_u64be((const unsigned char *)val.buf) - ((uint64_t)1 << 63), (uint64_t)ts);
-    sb_release(&k);
-    sb_release(&val);
-}
+#define assert_catalogue(v, pid, want) assert_catalogue_at(v, pid, want, INT64_MIN)
 
 /* apply the bodies as one group; commit (1) or abandon it (0) */
 static void apply_group(fenv *v, const char **bodies, int n, int commit)
@@ -717,22 +706,19 @@ static void test_catalogue_latest_by_event_time(void **state)
     OL(5, "c6", 35, "Thirty-five", 35);
     const char *g4[] = {b[5]};
     apply_group(v, g4, 1, 1);
-    assert_catalogue(v, "p1", "{\"name\":\"Thirty-five\",\"price\":35}");
-    assert_catalogue_time(v, "p1", T0 + 35 * MIN);
+    assert_catalogue_at(v, "p1", "{\"name\":\"Thirty-five\",\"price\":35}", T0 + 35 * MIN);
     /* named again the same way, later, twice in a group: the same entry with the later time */
     OL(3, "c7", 48, "Thirty-five", 35);
     PV(4, "c8", 50, "Thirty-five", 35);
     const char *g5[] = {b[3], b[4]};
     apply_group(v, g5, 2, 1);
-    assert_catalogue(v, "p1", "{\"name\":\"Thirty-five\",\"price\":35}");
-    assert_catalogue_time(v, "p1", T0 + 50 * MIN);
+    assert_catalogue_at(v, "p1", "{\"name\":\"Thirty-five\",\"price\":35}", T0 + 50 * MIN);
     /* the same name at another price is another entry */
     PV(0, "c9", 52, "Thirty-five", 36);
     PV(1, "c10", 51, "Thirty-five", 35);
     const char *g6[] = {b[0], b[1]};
     apply_group(v, g6, 2, 1);
-    assert_catalogue(v, "p1", "{\"name\":\"Thirty-five\",\"price\":36}");
-    assert_catalogue_time(v, "p1", T0 + 52 * MIN);
+    assert_catalogue_at(v, "p1", "{\"name\":\"Thirty-five\",\"price\":36}", T0 + 52 * MIN);
 #undef PV
 #undef OL
     fenv_close(v);
