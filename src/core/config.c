@@ -43,7 +43,7 @@ static const opt_def opts[] = {
     {"queue_max_events", T_INT, OFF(queue_max_events), "200000",
      "events accepted but not yet written; beyond it ingest answers 429 overloaded (back-pressure)"},
     {"ingest_nice", T_INT, OFF(ingest_nice), "19",
-     "nice value (0-19) of the threads that apply ingest (writer, ingest parser; RocksDB compaction then runs at 19), so that "
+     "nice value (0-19) of the threads that apply ingest (writer, ingest parser; RocksDB flush and compaction then run at 19), so that "
      "reads win the CPU while ingest runs flat out; 0 = same priority as reads"},
     {"block_cache", T_SIZE, OFF(block_cache_bytes), "256MB", "RocksDB block cache"},
     {"warm_cache", T_BOOL, OFF(warm_cache), "true",

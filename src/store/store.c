@@ -626,6 +626,7 @@ int c360_store_open(c360_store **out, const char *dir, const c360_store_opts *o,
     if (o->low_priority_compaction) {
         rocksdb_env_t *env = rocksdb_create_default_env();
         rocksdb_env_lower_thread_pool_cpu_priority(env);
+        rocksdb_env_lower_high_priority_thread_pool_cpu_priority(env);
         rocksdb_env_destroy(env);
     }
     s->no_wal = o->no_wal && !o->read_only;

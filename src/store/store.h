@@ -25,7 +25,7 @@ typedef struct c360_store_opts {
     int64_t dedup_window_ms;   /* for the compaction filter */
     int64_t retention_ms;      /* 0 = keep events forever */
     int64_t alert_retention_ms; /* 0 = keep fraud alert records ('F' 'a') forever */
-    int low_priority_compaction; /* compaction threads at nice 19 (a server: reads first) */
+    int low_priority_compaction; /* compaction and flush threads at nice 19 (a server: reads first) */
     int warm_cache;            /* read the main family into the page cache, then the identities and
                                 * profiles into the block cache, in the background (serve, load) */
     int no_wal;                /* bulk load: transactions skip the write-ahead log, and a synced

@@ -1,7 +1,9 @@
 // Health, readiness and metrics endpoints.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { useServer, startServer, assertCleanExit, eventually, WRITE_KEY } from './lib/server.mjs';
 import { assertAccepted, assertError, parseProm, metricSum, messageId, uid } from './lib/api.mjs';
 
@@ -100,6 +102,26 @@ fx.test('threads carry their role in their name (top -H, ps -L, perf)', async (s
   for (const want of ['c360-http', 'c360-writer', 'c360-ingest', 'c360-audit'])
     assert.ok(names.includes(want), `no thread named ${want} among ${JSON.stringify(names)}`);
   assert.equal(names.filter((n) => n === 'c360-http').length, 2, `one c360-http thread per event loop (threads: 2): ${JSON.stringify(names)}`);
+});
+
+// reads first (docs/ARCHITECTURE.md): RocksDB's flush thread runs at the lowest priority like its
+// compaction threads (RocksDB lowers a pool thread when it takes its next job: a backup's
+// checkpoint flushes the memtables)
+fx.test("RocksDB's flush thread runs at nice 19 like its compaction threads (ingest_nice > 0)", async (srv) => {
+  assertAccepted(await srv.ingest('/v1/track', { userId: uid('nice-'), event: 'Flushed', messageId: messageId() }));
+  const backup = mkdtempSync(join(tmpdir(), 'c360-health-'));
+  try {
+    const res = await srv.request('POST', '/v1/admin/backup', { body: JSON.stringify({ dir: join(backup, 'b') }),
+      headers: { 'content-type': 'application/json' }, auth: `Bearer ${srv.adminKey}` });
+    assert.equal(res.status, 200, res.text);
+  } finally {
+    rmSync(backup, { recursive: true, force: true });
+  }
+  const dir = `/proc/${srv.proc.pid}/task`;
+  const nice = (t) => Number(readFileSync(`${dir}/${t}/stat`, 'utf8').split(') ')[1].split(' ')[16]);
+  const flush = readdirSync(dir).filter((t) => readFileSync(`${dir}/${t}/comm`, 'utf8').trim() === 'rocksdb:high');
+  assert.equal(flush.length, 1, 'one flush thread');
+  assert.equal(nice(flush[0]), 19, 'the flush thread after a flush');
 });
 
 fx.test('graceful stop: exit code 0, no sanitizer report', async (srv) => {
