@@ -1,6 +1,7 @@
-/* sched.h -- thread CPU priority and names. c360 serves reads on its HTTP loops while other threads apply
- * ingest; on a machine whose CPUs are all busy, the ingest side runs at a higher nice value so
- * that a read does not wait for a CPU behind a batch of writes (setting `ingest_nice`). */
+/* sched.h -- thread CPU priority and names. c360 serves reads on its HTTP loops while other
+ * threads apply ingest; on a machine whose CPUs are all busy, the ingest side runs at a higher
+ * nice value so that a read does not wait for a CPU behind a batch of writes (setting
+ * `ingest_nice`). */
 #ifndef C360_SCHED_H
 #define C360_SCHED_H
 

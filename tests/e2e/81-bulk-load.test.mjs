@@ -1,10 +1,11 @@
 // Bulk history with `c360 load` (docs/SOURCES.md): CSV and NDJSON records through a mapping from
 // a local file, an http URL (a tiny node server on 127.0.0.1) and S3 (s3rver on 127.0.0.1 with
-// a temp dir; objects uploaded with PUT), gzipped (recognised by content, not name) or not; Segment NDJSON from S3 with nothing but the AWS_*
-// variables (the quick start); requests signed with AWS Signature V4, checked by an endpoint that
-// verifies the signature itself (s3rver does not); resume after kill -9 mid-load (finished objects
-// are skipped, every event stored once, profiles equal a clean load's); and history loaded after
-// live events giving the same profile as in-time arrival.
+// a temp dir; objects uploaded with PUT), gzipped (recognised by content, not name) or not;
+// Segment NDJSON from S3 with nothing but the AWS_* variables (the quick start); requests signed
+// with AWS Signature V4, checked by an endpoint that verifies the signature itself (s3rver does
+// not); resume after kill -9 mid-load (finished objects are skipped, every event stored once,
+// profiles equal a clean load's); and history loaded after live events giving the same profile as
+// in-time arrival.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash, createHmac } from 'node:crypto';
