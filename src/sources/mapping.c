@@ -53,14 +53,15 @@ typedef struct {             /* one value copied into the output event */
 typedef struct { char *type; mpath src; } idspec;
 typedef struct { mpath target; char *json; } cspec;
 
-enum { F_EQ, F_IN, F_EXISTS, F_NOT };
+enum { F_EQ, F_IN, F_PREFIX, F_EXISTS, F_NOT, F_ANY, F_ALL };
 typedef struct filt {
     int kind;
     mpath field;
     char **vals;
     int nvals;
     int exists;
-    struct filt *sub;
+    struct filt *sub;        /* not: one; any, all: nsub */
+    int nsub;
 } filt;
 
 enum { T_AUTO, T_ISO, T_EPOCH_S, T_EPOCH_MS, T_PATTERN };
@@ -126,7 +127,8 @@ static void filt_free(filt *f)
     path_free(&f->field);
     for (int i = 0; i < f->nvals; i++) free(f->vals[i]);
     free(f->vals);
-    if (f->sub) { filt_free(f->sub); free(f->sub); }
+    for (int i = 0; i < f->nsub; i++) filt_free(&f->sub[i]);
+    free(f->sub);
 }
 
 static void mapping_free(c360_mapping *m)
@@ -291,15 +293,38 @@ static int read_fields(ld *L, c360_mapping *m, yaml_node_t *n, int base, const c
     return 0;
 }
 
+static int read_filter(ld *L, yaml_node_t *n, filt *f);
+
+/* A list of filters (a single mapping is a list of one) appended to *fs. */
+static int read_filters(ld *L, yaml_node_t *v, const char *what, filt **fs, int *n)
+{
+    if (v && v->type == YAML_MAPPING_NODE) {
+        *fs = xrealloc(*fs, sizeof **fs * (size_t)(*n + 1));
+        memset(&(*fs)[*n], 0, sizeof **fs);
+        return read_filter(L, v, &(*fs)[(*n)++]);
+    }
+    if (!v || v->type != YAML_SEQUENCE_NODE) return lerr(L, v, "'%s' is a list of filters", what);
+    for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+        *fs = xrealloc(*fs, sizeof **fs * (size_t)(*n + 1));
+        filt *f = &(*fs)[(*n)++];
+        memset(f, 0, sizeof *f);
+        if (read_filter(L, yaml_document_get_node(L->doc, *it), f)) return -1;
+    }
+    return 0;
+}
+
 static int read_filter(ld *L, yaml_node_t *n, filt *f)
 {
-    if (!n || n->type != YAML_MAPPING_NODE) return lerr(L, n, "a filter is a mapping: {field, equals|in|exists} or {not: filter}");
+    if (!n || n->type != YAML_MAPPING_NODE)
+        return lerr(L, n, "a filter is a mapping: {field, equals|in|prefix|exists}, {not: filter}, {any: [filters]} or {all: [filters]}");
     f->kind = -1;
     FOR_PAIRS(L->doc, n, k, v) {
         const char *key = is_scalar(k) ? sval(k) : "";
+        if (f->kind >= 0 && strcmp(key, "field"))
+            return lerr(L, k, "a filter has one test; '%s' is a second (combine filters with any/all)", key);
         if (!strcmp(key, "field") && is_scalar(v)) path_set(&f->field, sval(v));
-        else if (!strcmp(key, "equals") && is_scalar(v)) {
-            f->kind = F_EQ;
+        else if ((!strcmp(key, "equals") || !strcmp(key, "prefix")) && is_scalar(v)) {
+            f->kind = key[0] == 'e' ? F_EQ : F_PREFIX;
             f->vals = xcalloc(1, sizeof *f->vals);
             f->vals[f->nvals++] = xstrdup(sval(v));
         } else if (!strcmp(key, "in") && v->type == YAML_SEQUENCE_NODE) {
@@ -316,11 +341,17 @@ static int read_filter(ld *L, yaml_node_t *n, filt *f)
         } else if (!strcmp(key, "not")) {
             f->kind = F_NOT;
             f->sub = xcalloc(1, sizeof *f->sub);
+            f->nsub = 1;
             if (read_filter(L, v, f->sub)) return -1;
-        } else return lerr(L, k, "unknown or malformed filter key '%s' (field, equals, in, exists, not)", key);
+        } else if (!strcmp(key, "any") || !strcmp(key, "all")) {
+            f->kind = key[1] == 'n' ? F_ANY : F_ALL;
+            if (read_filters(L, v, key, &f->sub, &f->nsub)) return -1;
+            if (!f->nsub) return lerr(L, v, "'%s' needs at least one filter", key);
+        } else return lerr(L, k, "unknown or malformed filter key '%s' (field, equals, in, prefix, exists, not, any, all)", key);
     }
-    if (f->kind < 0) return lerr(L, n, "a filter needs one of equals, in, exists, not");
-    if (f->kind != F_NOT && !f->field.text) return lerr(L, n, "a filter needs a 'field'");
+    if (f->kind < 0) return lerr(L, n, "a filter needs one of equals, in, prefix, exists, not, any, all");
+    if (f->kind < F_NOT && !f->field.text) return lerr(L, n, "a filter needs a 'field'");
+    if (f->kind >= F_NOT && f->field.text) return lerr(L, n, "'field' goes inside the filters of not/any/all");
     return 0;
 }
 
@@ -407,19 +438,7 @@ static int read_mapping(ld *L, const char *name, yaml_node_t *n, c360_mapping *m
                 c->json = sb_detach(&j, NULL);
             }
         } else if (!strcmp(key, "filters") || !strcmp(key, "filter")) {
-            if (v->type == YAML_MAPPING_NODE) {
-                m->filters = xcalloc(1, sizeof *m->filters);
-                m->nfilters = 1;
-                if (read_filter(L, v, &m->filters[0])) return -1;
-                continue;
-            }
-            if (v->type != YAML_SEQUENCE_NODE) return lerr(L, v, "'filters' is a list of filters");
-            for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
-                m->filters = xrealloc(m->filters, sizeof *m->filters * (size_t)(m->nfilters + 1));
-                filt *f = &m->filters[m->nfilters++];
-                memset(f, 0, sizeof *f);
-                if (read_filter(L, yaml_document_get_node(L->doc, *it), f)) return -1;
-            }
+            if (read_filters(L, v, key, &m->filters, &m->nfilters)) return -1;
         } else return lerr(L, k, "unknown key '%s' (type, event, identifiers, time, message_id, properties, traits, fields, constants, filters)", key);
     }
     if (!m->type.constant && !m->type.field.text) m->type.constant = xstrdup("track");
@@ -812,13 +831,20 @@ static int sspec_value(const c360_json *j, const sspec *s, const char *what, str
 static int filter_pass(const c360_json *j, const filt *f)
 {
     if (f->kind == F_NOT) return !filter_pass(j, f->sub);
+    if (f->kind == F_ANY || f->kind == F_ALL) {
+        for (int i = 0; i < f->nsub; i++)
+            if (filter_pass(j, &f->sub[i]) == (f->kind == F_ANY)) return f->kind == F_ANY;
+        return f->kind == F_ALL;
+    }
     int t = jpath(j, 0, &f->field);
     if (f->kind == F_EXISTS) return (t >= 0) == f->exists;
     if (t < 0) return 0;
     strbuf v = STRBUF_INIT;
     int ok = 0;
-    if (tok_text(j, t, &v) == 0)
-        for (int i = 0; i < f->nvals && !ok; i++) ok = !strcmp(v.buf, f->vals[i]);
+    if (tok_text(j, t, &v) == 0) {
+        if (f->kind == F_PREFIX) ok = !strncmp(v.buf, f->vals[0], strlen(f->vals[0]));
+        else for (int i = 0; i < f->nvals && !ok; i++) ok = !strcmp(v.buf, f->vals[i]);
+    }
     sb_release(&v);
     return ok;
 }

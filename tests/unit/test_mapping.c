@@ -4,9 +4,9 @@
  * email/phone into traits, other types into context.externalIds, derived anonymousId when only an
  * email is known), event type and name (constant, field, field + table, default), time formats
  * (iso8601, epoch_s, epoch_ms, auto, strftime pattern), properties/traits by path with `as`,
- * `split` and `each`, constants, filters (equals, in, exists, not), message id from a field, a
- * prefix or the fallback, rejections with reasons, YAML errors, and that every output passes
- * c360_segment_parse_one (the one validation funnel). */
+ * `split` and `each`, constants, filters (equals, in, prefix, exists, not, any, all), message id
+ * from a field, a prefix or the fallback, rejections with reasons, YAML errors, and that every
+ * output passes c360_segment_parse_one (the one validation funnel). */
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -254,6 +254,31 @@ static void test_identify_filters(void **state)
     free(o);
 }
 
+/* filters combined: a prefix, any of (an email, all of (ext present, ext not empty)) */
+static void test_combined_filters(void **state)
+{
+    fx *f = *state;
+    char err[256];
+    char *o = apply(f, "tiered", "{\"kind\":\"crm:user.created\",\"id\":7,\"email\":\"a@b.c\"}", NULL, 0, err, sizeof err);
+    ASSERT_AT(o, "traits.email", "\"a@b.c\"");
+    free(o);
+    o = apply(f, "tiered", "{\"kind\":\"crm:user.merged\",\"id\":7,\"ext\":\"u-9\"}", NULL, 0, err, sizeof err);
+    ASSERT_AT(o, "userId", "\"u-9\"");
+    free(o);
+    static const char *filtered[] = {
+        "{\"kind\":\"crm:org.created\",\"id\":7,\"email\":\"a@b.c\"}",   /* prefix does not match */
+        "{\"kind\":\"crm:user\",\"id\":7,\"email\":\"a@b.c\"}",          /* shorter than the prefix */
+        "{\"id\":7,\"email\":\"a@b.c\"}",                                   /* no kind at all */
+        "{\"kind\":\"crm:user.created\",\"id\":7,\"ext\":\"\"}",           /* neither branch of any */
+        "{\"kind\":\"crm:user.created\",\"id\":7,\"ext\":null}",
+        "{\"kind\":\"crm:user.created\",\"id\":7}",
+    };
+    for (size_t i = 0; i < sizeof filtered / sizeof filtered[0]; i++) {
+        o = apply(f, "tiered", filtered[i], NULL, 1, err, sizeof err);
+        free(o);
+    }
+}
+
 static void test_type_from_field(void **state)
 {
     fx *f = *state;
@@ -289,6 +314,10 @@ static void test_yaml_errors(void **state)
         "mappings:\n  a:\n    type: fax\n    identifiers: {user_id: u}\n",
         "mappings:\n  a:\n    event: X\n    identifiers: {user_id: u}\n    properties: {p: {field: x, as: float}}\n",
         "mappings:\n  a:\n    event: X\n    identifiers: {user_id: u}\n    filters: [{field: x}]\n",
+        "mappings:\n  a:\n    event: X\n    identifiers: {user_id: u}\n    filters: [{any: []}]\n",
+        "mappings:\n  a:\n    event: X\n    identifiers: {user_id: u}\n    filters: [{all: 3}]\n",
+        "mappings:\n  a:\n    event: X\n    identifiers: {user_id: u}\n    filters: [{field: x, equals: a, in: [b]}]\n",
+        "mappings:\n  a:\n    event: X\n    identifiers: {user_id: u}\n    filters: [{field: x, any: [{field: y, exists: true}]}]\n",
         "mappings: [1]\n",
         "mappings:\n  a: {\n",
     };
@@ -317,7 +346,7 @@ static void test_garbage_records(void **state)
     fx *f = *state;
     static const char *pieces[] = {"{", "}", "[", "]", ",", ":", "\"user_id\"", "\"action\"", "\"view\"", "\"event_time\"", "1e400",
                                    "null", "true", "\"2026-10-01\"", "\"\\u0000\"", "\"item_ids\"", "-0", "\"\xff\"", " ", "\"a.b\""};
-    const char *names[] = {"user_activity", "user_purchases", "purchases_csv", "customers", "typed"};
+    const char *names[] = {"user_activity", "user_purchases", "purchases_csv", "customers", "typed", "tiered"};
     unsigned seed = 12345;
     for (int round = 0; round < 3000; round++) {
         char rec[512];
@@ -358,6 +387,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_user_purchases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_csv_row_strings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_identify_filters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_combined_filters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_type_from_field, setup, teardown),
         cmocka_unit_test(test_yaml_errors),
         cmocka_unit_test_setup_teardown(test_garbage_records, setup, teardown),

@@ -1,8 +1,8 @@
 /* test_mapping_fixture.h -- the ingest mappings shared by tests/unit/test_mapping.c and
  * tests/fuzz/fuzz_mapping.c: the workshop topics (user_activity, user_purchases), a CSV export,
- * CDC-style customers with filters, and a mapping typed by a field. Together they use every
- * feature of a mapping (type/event from tables, identifiers of every kind, every time format,
- * `as`, `split`, `each`, constants, filters). */
+ * CDC-style customers with filters, a mapping typed by a field, and one whose filters combine
+ * (any, all, prefix). Together they use every feature of a mapping (type/event from tables,
+ * identifiers of every kind, every time format, `as`, `split`, `each`, constants, filters). */
 #ifndef C360_TEST_MAPPING_FIXTURE_H
 #define C360_TEST_MAPPING_FIXTURE_H
 
@@ -56,6 +56,14 @@ static const char mapping_fixture_yaml[] =
     "    type: {field: kind, values: {p: page, t: track}, default: track}\n"
     "    event: {field: name, default: Something Happened}\n"
     "    identifiers: {anonymous_id: anon}\n"
-    "    time: {field: at, required: false}\n";
+    "    time: {field: at, required: false}\n"
+    "  tiered:\n"
+    "    type: identify\n"
+    "    identifiers: {user_id: ext, email: email, crm_id: id}\n"
+    "    filters:\n"
+    "      - {field: kind, prefix: 'crm:user.'}\n"
+    "      - any:\n"
+    "          - {field: email, exists: true}\n"
+    "          - all: [{field: ext, exists: true}, {not: {field: ext, equals: ''}}]\n";
 
 #endif
