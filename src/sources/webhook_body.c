@@ -12,12 +12,12 @@
 /* Built-in mappings (docs/SOURCES.md shows the bodies they expect). `zendesk` reads the body a
  * Zendesk trigger sends (its JSON is written by the admin, with the requester's email);
  * `zendesk_ticket_events` and `zendesk_user_events` read Zendesk's own event payloads
- * (`zen:event-type:...` with a `detail` object: tickets name only the requester's Zendesk id,
- * user events link that id to the email). A Zendesk user's external_id is the id the company's
- * own systems know the customer by (what Segment's Zendesk destination writes there): it becomes
- * the event's userId, so tickets join the profile the shop's own events built. Form-encoded
- * bodies become a flat object keyed by the field names, so Mailchimp's data[email] is the path
- * `data[email]`. */
+ * (`zen:event-type:...` with a `detail` object: tickets name only the requester's Zendesk id, user
+ * events link that id to the email or external_id). A Zendesk user's external_id is the id the
+ * company's own systems know the customer by (what Segment's Zendesk destination writes there): it
+ * becomes the event's userId, so tickets join the profile the shop's own events built.
+ * Form-encoded bodies become a flat object keyed by the field names, so Mailchimp's data[email] is
+ * the path `data[email]`. */
 const char c360_webhook_builtin_mappings[] =
     "mappings:\n"
     "  zendesk:\n"
@@ -68,9 +68,14 @@ const char c360_webhook_builtin_mappings[] =
     "      context.integration.name: zendesk\n"
     "  zendesk_user_events:\n"
     "    filters:\n"
-    "      - {field: detail.email, exists: true}\n"
     "      - {field: detail.id, exists: true}\n"
     "      - {not: {field: detail.requester_id, exists: true}}\n"
+    "      - any:\n"
+    "          - {field: detail.email, exists: true}\n"
+    "          - all:\n"
+    "              - {field: type, prefix: 'zen:event-type:user.'}\n"
+    "              - {field: detail.external_id, exists: true}\n"
+    "              - {not: {field: detail.external_id, equals: ''}}\n"
     "    type: identify\n"
     "    identifiers: {user_id: detail.external_id, email: detail.email, zendesk_user_id: detail.id}\n"
     "    time: {field: time, required: false}\n"

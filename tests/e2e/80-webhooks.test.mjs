@@ -118,8 +118,8 @@ const zdTicket = (type, requester, ticketId, status, time, extra = {}) => JSON.s
   detail: { id: String(ticketId), requester_id: requester, submitter_id: requester, status, priority: 'LOW',
             subject: 'Where is my parcel?', created_at: '2026-10-01T08:00:00Z', via: { channel: 'web_service' } },
 });
-const zdUser = (requester, email, time, externalId = null) => JSON.stringify({
-  account_id: 22129848, id: uid('zd-'), subject: `zen:user:${requester}`, time, type: 'zen:event-type:user.created',
+const zdUser = (requester, email, time, externalId = null, type = 'user.created') => JSON.stringify({
+  account_id: 22129848, id: uid('zd-'), subject: `zen:user:${requester}`, time, type: `zen:event-type:${type}`,
   zendesk_event_version: '2022-11-06', event: {},
   detail: { id: requester, email, role: 'end-user', external_id: externalId, created_at: time },
 });
@@ -223,6 +223,22 @@ test("a Zendesk user's external_id is the shop's user id: tickets join the profi
   p = await getProfile(srv, 'email', email3);
   assert.ok(!p.identities.some((i) => i.type === 'user_id'), JSON.stringify(p.identities));
   assert.ok(p.identities.some((i) => i.type === 'zendesk_user_id' && i.value === requester3), JSON.stringify(p.identities));
+
+  // a Zendesk user without an email (a phone or social identity) is linked by external_id alone
+  const user4 = uid('shopper-'), requester4 = String(5447388090000 + Math.floor(Math.random() * 1e5));
+  assertAccepted(await srv.ingest('/v1/track', { userId: user4, event: 'Product Viewed', properties: { product_id: 'p2' }, messageId: messageId() }));
+  ok(await postZendesk(srv, zdUser(requester4, null, '2026-10-05T08:00:00.000Z', user4, 'user.external_id_changed')), 1, 'user event, external_id, no email');
+  ok(await postZendesk(srv, zdTicket('ticket.created', requester4, 6201, 'OPEN', '2026-10-05T09:00:00.000Z')), 1, 'ticket event (no email)');
+  p = await getProfile(srv, 'user_id', user4);
+  assert.equal(p.counts.by_event['Ticket Created'], 1, JSON.stringify(p.counts));
+  assert.ok(p.identities.some((i) => i.type === 'zendesk_user_id' && i.value === requester4), JSON.stringify(p.identities));
+  // neither an email nor an external_id, or an organization's external_id: accepted, ignored
+  ok(await postZendesk(srv, zdUser(String(Number(requester4) + 1), null, '2026-10-05T08:00:00.000Z', '')), 0, 'user event, no email, empty external_id');
+  ok(await postZendesk(srv, zdUser(String(Number(requester4) + 2), null, '2026-10-05T08:00:00.000Z')), 0, 'user event, no email, null external_id');
+  ok(await postZendesk(srv, JSON.stringify({ id: uid('zd-'), type: 'zen:event-type:organization.created', time: '2026-10-05T08:00:00Z',
+    detail: { id: '78', external_id: user4, name: 'Shop Ltd' }, event: {} })), 0, 'organization event with external_id');
+  p = await getProfile(srv, 'user_id', user4);
+  assert.equal(p.counts.total, 3, 'the view, the user event and the ticket: ' + JSON.stringify(p.counts));
 });
 
 test('a redelivered webhook (same body) is stored once', async (srv) => {
