@@ -2,9 +2,10 @@
  *
  *   loadgen lookup  : open-loop profile lookups at a fixed rate (HTTP GET /v1/profiles/user_id:ID
  *                     with a Bearer key, or RESP EVALSHA for Redis), ids drawn from a file;
- *   loadgen maxrate : steps the fixed rate up until p99 > the limit (1 ms), errors appear, or
- *                     (a step that misses is run once more; a rate fails when it misses twice)
- *                     the rate is not achieved; reports the highest rate held;
+ *   loadgen maxrate : steps the fixed rate up until errors appear, the rate is not achieved or
+ *                     p99 > 20x the limit; reports the highest rate held with p99 <= the limit
+ *                     (1 ms; a step that misses is run once more, a rate fails when it misses
+ *                     twice, and a rate failed on p99 alone does not end the search);
  *   loadgen ingest  : POST /v1/batch bodies of N events from an NDJSON file with K keep-alive
  *                     connections, as fast as the server acknowledges (closed loop by design);
  *   loadgen fresh   : freshness probe: time from a /v1/track 200 to the first profile read
@@ -61,6 +62,7 @@ static int opt_limit = 10;
 static int opt_port = 8360, opt_conns = 32, opt_batch = 100, opt_samples = 300;
 static double opt_rate = 10000, opt_duration = 10, opt_warmup = 1, opt_step = 5, opt_limit_us = 1000, opt_start = 2000,
               opt_factor = 1.25, opt_max = 1e6, opt_max_seconds = 0;
+#define MAXRATE_GIVE_UP 20   /* maxrate ends at a rate whose p99 is over this many times the limit */
 static size_t opt_max_batch_bytes = 450 * 1024;
 
 /* ---------------------------------------------------------------- ids */
@@ -395,14 +397,18 @@ static int cmd_maxrate(void)
     double best = 0, best_p50 = 0, best_p99 = 0, fail_rate = 0;
     const char *why = "reached --max";
     int again = 0;   /* a step that misses is run once more: one scheduling hiccup on a shared
-                        machine does not end the search, a rate fails when it misses twice */
+                        machine does not fail a rate, a rate fails when it misses twice */
+    int missed = 0;  /* rates that failed on p99 alone: the search goes on past them (on this
+                        machine a low rate can miss where a higher one holds), and ends when the
+                        server is saturated (rate not achieved), errs, or is far over the limit */
     for (double rate = opt_start; rate <= opt_max;) {
         phase_stats st;
         run_phase(rate, opt_step, opt_warmup, &st, 1);
         report_phase(again ? "maxrate-step (again)" : "maxrate-step", rate, opt_step, &st, 0);
         double p99 = (double)pct(st.lat, st.nlat, 99) / 1e3;
         double achieved = (double)st.ok / opt_step;
-        int held = st.errors == 0 && st.non200 == 0 && p99 <= opt_limit_us && achieved >= 0.97 * rate;
+        int errs = st.errors != 0 || st.non200 != 0, short_rate = achieved < 0.97 * rate;
+        int held = !errs && !short_rate && p99 <= opt_limit_us;
         if (held) {
             best = rate;
             best_p50 = (double)pct(st.lat, st.nlat, 50) / 1e3;
@@ -417,15 +423,16 @@ static int cmd_maxrate(void)
         again = 0;
         if (!held) {
             fail_rate = rate;
-            why = st.errors || st.non200 ? "errors" : p99 > opt_limit_us ? "p99 over the limit" : "rate not achieved";
-            break;
+            why = errs ? "errors" : short_rate ? "rate not achieved" : "p99 over the limit";
+            if (errs || short_rate || p99 > MAXRATE_GIVE_UP * opt_limit_us) break;
+            missed++;
         }
         rate = ceil(rate * opt_factor / 500) * 500;
     }
-    fprintf(stderr, "loadgen maxrate: highest rate held with p99 <= %.0f us: %.0f/s (p50 %.0f us, p99 %.0f us); stopped at %.0f/s: %s\n",
-            opt_limit_us, best, best_p50, best_p99, fail_rate, why);
-    printf("RESULT mode=maxrate limit_us=%.0f best=%.0f p50_us=%.1f p99_us=%.1f failed_at=%.0f why=\"%s\"\n", opt_limit_us, best,
-           best_p50, best_p99, fail_rate, why);
+    fprintf(stderr, "loadgen maxrate: highest rate held with p99 <= %.0f us: %.0f/s (p50 %.0f us, p99 %.0f us); last miss at %.0f/s: %s; "
+            "%d rates missed on p99 alone\n", opt_limit_us, best, best_p50, best_p99, fail_rate, why, missed);
+    printf("RESULT mode=maxrate limit_us=%.0f best=%.0f p50_us=%.1f p99_us=%.1f failed_at=%.0f why=\"%s\" missed=%d\n", opt_limit_us,
+           best, best_p50, best_p99, fail_rate, why, missed);
     return 0;
 }
 
