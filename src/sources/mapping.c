@@ -293,28 +293,31 @@ static int read_fields(ld *L, c360_mapping *m, yaml_node_t *n, int base, const c
     return 0;
 }
 
-static int read_filter(ld *L, yaml_node_t *n, filt *f);
+#define FILTER_DEPTH 16   /* not/any/all nest at most this deep (reading and applying recurse) */
+
+static int read_filter(ld *L, yaml_node_t *n, filt *f, int depth);
 
 /* A list of filters (a single mapping is a list of one) appended to *fs. */
-static int read_filters(ld *L, yaml_node_t *v, const char *what, filt **fs, int *n)
+static int read_filters(ld *L, yaml_node_t *v, const char *what, filt **fs, int *n, int depth)
 {
     if (v && v->type == YAML_MAPPING_NODE) {
         *fs = xrealloc(*fs, sizeof **fs * (size_t)(*n + 1));
         memset(&(*fs)[*n], 0, sizeof **fs);
-        return read_filter(L, v, &(*fs)[(*n)++]);
+        return read_filter(L, v, &(*fs)[(*n)++], depth);
     }
     if (!v || v->type != YAML_SEQUENCE_NODE) return lerr(L, v, "'%s' is a list of filters", what);
     for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
         *fs = xrealloc(*fs, sizeof **fs * (size_t)(*n + 1));
         filt *f = &(*fs)[(*n)++];
         memset(f, 0, sizeof *f);
-        if (read_filter(L, yaml_document_get_node(L->doc, *it), f)) return -1;
+        if (read_filter(L, yaml_document_get_node(L->doc, *it), f, depth)) return -1;
     }
     return 0;
 }
 
-static int read_filter(ld *L, yaml_node_t *n, filt *f)
+static int read_filter(ld *L, yaml_node_t *n, filt *f, int depth)
 {
+    if (depth > FILTER_DEPTH) return lerr(L, n, "filters nest at most %d deep (not, any, all)", FILTER_DEPTH);
     if (!n || n->type != YAML_MAPPING_NODE)
         return lerr(L, n, "a filter is a mapping: {field, equals|in|prefix|exists}, {not: filter}, {any: [filters]} or {all: [filters]}");
     f->kind = -1;
@@ -342,10 +345,10 @@ static int read_filter(ld *L, yaml_node_t *n, filt *f)
             f->kind = F_NOT;
             f->sub = xcalloc(1, sizeof *f->sub);
             f->nsub = 1;
-            if (read_filter(L, v, f->sub)) return -1;
+            if (read_filter(L, v, f->sub, depth + 1)) return -1;
         } else if (!strcmp(key, "any") || !strcmp(key, "all")) {
             f->kind = key[1] == 'n' ? F_ANY : F_ALL;
-            if (read_filters(L, v, key, &f->sub, &f->nsub)) return -1;
+            if (read_filters(L, v, key, &f->sub, &f->nsub, depth + 1)) return -1;
             if (!f->nsub) return lerr(L, v, "'%s' needs at least one filter", key);
         } else return lerr(L, k, "unknown or malformed filter key '%s' (field, equals, in, prefix, exists, not, any, all)", key);
     }
@@ -438,7 +441,7 @@ static int read_mapping(ld *L, const char *name, yaml_node_t *n, c360_mapping *m
                 c->json = sb_detach(&j, NULL);
             }
         } else if (!strcmp(key, "filters") || !strcmp(key, "filter")) {
-            if (read_filters(L, v, key, &m->filters, &m->nfilters)) return -1;
+            if (read_filters(L, v, key, &m->filters, &m->nfilters, 0)) return -1;
         } else return lerr(L, k, "unknown key '%s' (type, event, identifiers, time, message_id, properties, traits, fields, constants, filters)", key);
     }
     if (!m->type.constant && !m->type.field.text) m->type.constant = xstrdup("track");

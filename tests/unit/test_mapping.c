@@ -328,6 +328,26 @@ static void test_yaml_errors(void **state)
         assert_null(ms);
         assert_true(strlen(err) > 0);
     }
+    /* filters nest at most 16 deep: deeper is an error, not a deep recursion */
+    for (int depth = 16; depth <= 17; depth++) {
+        strbuf y = STRBUF_INIT;
+        sb_adds(&y, "mappings:\n  a:\n    event: X\n    identifiers: {user_id: u}\n    filters: [");
+        for (int i = 0; i < depth; i++) sb_adds(&y, i % 2 ? "{any: [" : "{not: ");
+        sb_adds(&y, "{field: x, exists: true}");
+        for (int i = depth - 1; i >= 0; i--) sb_adds(&y, i % 2 ? "]}" : "}");
+        sb_adds(&y, "]\n");
+        c360_mappings *ms = NULL;
+        char err[256] = "";
+        int rc = c360_mappings_load_string(y.buf, y.len, &ms, err, sizeof err);
+        if (depth == 16) {
+            assert_int_equal(rc, 0);
+            c360_mappings_free(ms);
+        } else {
+            assert_int_equal(rc, -1);
+            assert_non_null(strstr(err, "nest at most 16"));
+        }
+        sb_release(&y);
+    }
     /* no mappings section: empty set */
     c360_mappings *ms = NULL;
     char err[256];
