@@ -258,11 +258,15 @@ static int parse_as(const char *s)
     return -1;
 }
 
+/* a target names a place in the event: "" and "." (the whole record as a source) would replace
+ * the whole event (or its properties, its traits) with one value */
+static int bad_target(yaml_node_t *k) { return !is_scalar(k) || !k->data.scalar.length || !strcmp(sval(k), "."); }
+
 static int read_fields(ld *L, c360_mapping *m, yaml_node_t *n, int base, const char *what)
 {
     if (n->type != YAML_MAPPING_NODE) return lerr(L, n, "'%s' must be a mapping of target: source", what);
     FOR_PAIRS(L->doc, n, k, v) {
-        if (!is_scalar(k) || !k->data.scalar.length) return lerr(L, k, "bad target in '%s'", what);
+        if (bad_target(k)) return lerr(L, k, "bad target in '%s' (a dotted path; not empty, not '.')", what);
         m->fields = xrealloc(m->fields, sizeof *m->fields * (size_t)(m->nfields + 1));
         fspec *f = &m->fields[m->nfields++];
         memset(f, 0, sizeof *f);
@@ -432,6 +436,7 @@ static int read_mapping(ld *L, const char *name, yaml_node_t *n, c360_mapping *m
             if (v->type != YAML_MAPPING_NODE) return lerr(L, v, "'constants' maps a target path to a value");
             FOR_PAIRS(L->doc, v, ck, cv) {
                 if (!is_scalar(ck) || !is_scalar(cv)) return lerr(L, ck, "'constants' maps a target path to a scalar");
+                if (bad_target(ck)) return lerr(L, ck, "bad target in 'constants' (a dotted path; not empty, not '.')");
                 m->consts = xrealloc(m->consts, sizeof *m->consts * (size_t)(m->nconsts + 1));
                 cspec *c = &m->consts[m->nconsts++];
                 memset(c, 0, sizeof *c);

@@ -315,6 +315,10 @@ static void test_yaml_errors(void **state)
         "mappings:\n  a:\n    event: X\n    identifiers: {user_id: u}\n    properties: {p: {field: x, as: float}}\n",
         "mappings:\n  a:\n    event: X\n    identifiers: {user_id: u}\n    filters: [{field: x}]\n",
         "mappings:\n  a:\n    event: X\n    identifiers: {user_id: u}\n    filters: [{any: []}]\n",
+        "mappings:\n  a:\n    event: X\n    identifiers: {user_id: u}\n    constants: {context.lit: ,''}\n",   /* target '' */
+        "mappings:\n  a:\n    event: X\n    identifiers: {user_id: u}\n    constants: {'.': x}\n",
+        "mappings:\n  a:\n    event: X\n    identifiers: {user_id: u}\n    fields: {'.': x}\n",
+        "mappings:\n  a:\n    event: X\n    identifiers: {user_id: u}\n    properties: {'': x}\n",
         "mappings:\n  a:\n    event: X\n    identifiers: {user_id: u}\n    filters: [{all: 3}]\n",
         "mappings:\n  a:\n    event: X\n    identifiers: {user_id: u}\n    filters: [{field: x, equals: a, in: [b]}]\n",
         "mappings:\n  a:\n    event: X\n    identifiers: {user_id: u}\n    filters: [{field: x, any: [{field: y, exists: true}]}]\n",
