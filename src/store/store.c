@@ -633,10 +633,11 @@ int c360_store_open(c360_store **out, const char *dir, const c360_store_opts *o,
     /* without the log, a crash loses the memtables: flushed together, they leave a prefix */
     if (s->no_wal) rocksdb_options_set_atomic_flush(s->opts, 1);
     rocksdb_options_set_compression(s->opts, rocksdb_lz4_compression);
-    /* 64 MB memtables. Flat-out HTTP ingest into a UCI x5 store: compaction threads' CPU -60%,
-     * events/s +11% (median of five pairs) against 32 MB, presumably because more of the profile
-     * records that every commit rewrites are replaced in memory before a flush and level 0 gets
-     * half as many files; the price is up to twice the memtable memory (docs/DECISIONS.md) */
+    /* 64 MB memtables. Flat-out HTTP ingest against 32 MB: compaction threads' CPU -45 to -60%;
+     * events/s +11% into a UCI x5 store (median of five pairs), the same into a UCI x25 store,
+     * with less CPU in all. Presumably more of the profile records that every commit rewrites are
+     * replaced in memory before a flush, and level 0 gets half as many files. The price: up to
+     * twice the memtable memory, a little more writer CPU per insert (docs/DECISIONS.md) */
     rocksdb_options_set_write_buffer_size(s->opts, 64 << 20);
     rocksdb_options_set_max_write_buffer_number(s->opts, 4);
     rocksdb_options_set_target_file_size_base(s->opts, 64 << 20);
